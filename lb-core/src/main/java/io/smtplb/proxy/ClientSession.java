@@ -1,0 +1,732 @@
+package io.smtplb.proxy;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ConnectTimeoutException;
+import io.netty.channel.epoll.AbstractEpollStreamChannel;
+import io.netty.channel.epoll.EpollChannelOption;
+import io.netty.channel.epoll.EpollMode;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.epoll.EpollTcpInfo;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.codec.smtp.SmtpResponse;
+import io.netty.handler.codec.smtp.SmtpResponseDecoder;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.smtplb.balance.Backend;
+import io.smtplb.config.PoolSettings;
+import io.smtplb.config.Settings.ForwardingMode;
+import io.smtplb.health.FailureReason;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.nio.channels.ClosedChannelException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One client connection and the relay connection that serves it, from accept to close.
+ *
+ * <p>The session connects to a relay as soon as the client is accepted, because in SMTP the server speaks
+ * first. The client channel does not read until a relay has greeted, so bytes a client sends early stay in
+ * the kernel and keep their order. With greeting failover on, the relay's greeting is read in user space: a
+ * complete 220 greeting is passed to the client unchanged, anything else (4xx, 5xx, silence, a close) counts
+ * as a passive health failure and the next relay is tried, up to {@code connect-attempts}. When no relay
+ * can take the client, it gets one {@code 421} line and a clean close.
+ *
+ * <p>Once greeted, bytes flow by splice(2) between the two sockets (epoll) or by ordinary copies. End of
+ * stream is forwarded per direction (half-close), so the relay's 221 after QUIT and a client's pipelined
+ * commands before its FIN always arrive; the session closes both sockets when both directions are done.
+ *
+ * <p>All methods run on the client channel's event loop; the relay channel is registered on the same loop.
+ */
+final class ClientSession extends ChannelInboundHandlerAdapter {
+
+    private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
+
+    /** Longest greeting accepted, over all lines; RFC 5321 allows 512 octets per reply line. */
+    private static final int MAX_GREETING_BYTES = 16 * 1024;
+    private static final int MAX_REPLY_LINE_LENGTH = 4096;
+    /** How long a rejected peer gets to close after our FIN before the socket is closed anyway. */
+    private static final long LINGER_AFTER_REJECT_MILLIS = 10_000;
+    private static final long RELAY_QUIT_WAIT_MILLIS = 2_000;
+    private static final int DRAIN_CHUNK_BYTES = 64 * 1024;
+    private static final byte[] QUIT = "QUIT\r\n".getBytes(StandardCharsets.US_ASCII);
+
+    /**
+     * Session phases. GREETED lasts from a complete 220 greeting until the next event loop turn, while the
+     * greeting decoder is removed; bytes it hands back then were already copied by the tap.
+     */
+    private enum State { CONNECTING, GREETING, GREETED, FORWARDING, CLOSED }
+
+    private final String id;
+    private final ListenerContext context;
+    private final SessionRegistry registry;
+    private final SessionObserver observer;
+    private final long acceptNanos = System.nanoTime();
+    private final long acceptEpochMillis = System.currentTimeMillis();
+    private final List<Backend> tried = new ArrayList<>(3);
+
+    private Channel client;
+    private InetSocketAddress clientAddress;
+    private Channel relay;
+    private Backend backend;
+    private State state = State.CONNECTING;
+    private ScheduledFuture<?> timer;
+    private ByteBuf greeting;
+    private int greetingCode;
+    private long connectNanos = -1;
+    private boolean splicing;
+    private boolean clientInputDone;
+    private boolean relayInputDone;
+    private int outputsShut;
+    private CloseReason firstEnd;
+    private long lastActivityNanos = acceptNanos;
+    private long bytesFromClient;
+    private long bytesToClient;
+
+    ClientSession(String id, ListenerContext context, SessionRegistry registry, SessionObserver observer) {
+        this.id = id;
+        this.context = context;
+        this.registry = registry;
+        this.observer = observer;
+    }
+
+    String id() {
+        return id;
+    }
+
+    Backend backend() {
+        return backend;
+    }
+
+    Channel clientChannel() {
+        return client;
+    }
+
+    // ---- client side events -------------------------------------------------------------------------------
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        client = ctx.channel();
+        clientAddress = Addresses.normalize((InetSocketAddress) client.remoteAddress());
+        registry.add(this);
+        observer.onAccepted(context.name());
+        log.debug("{} {} accepted on listener {}", id, Addresses.format(clientAddress), context.name());
+        connectNextRelay();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        forward((ByteBuf) msg, relay, true);
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        flushAndThrottle(client, relay);
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        resumeIfWritable(client, relay, relayInputDone);
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+        if (event instanceof ChannelInputShutdownEvent) {
+            onInputShutdown(client, relay, true);
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        if (state == State.CLOSED) {
+            return;
+        }
+        endFirst(CloseReason.CLIENT_CLOSED);
+        closeAfterFlush(relay);
+        close(firstEnd);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        onError("client", cause);
+    }
+
+    // ---- relay selection and connect ----------------------------------------------------------------------
+
+    private void connectNextRelay() {
+        PoolSettings pool = context.pool().settings();
+        if (tried.size() >= pool.connectAttempts()) {
+            reject(CloseReason.CONNECT_FAILED);
+            return;
+        }
+        Backend next = context.pool().acquire(tried);
+        if (next == null) {
+            rejectForShortage();
+            return;
+        }
+        backend = next;
+        tried.add(next);
+        state = State.CONNECTING;
+
+        long startNanos = System.nanoTime();
+        bootstrap(pool).connect(next.address()).addListener((ChannelFuture f) -> onRelayConnect(f, next, startNanos));
+    }
+
+    private Bootstrap bootstrap(PoolSettings pool) {
+        Bootstrap bootstrap = new Bootstrap()
+                .group(client.eventLoop())
+                .channel(relayChannelClass())
+                .option(ChannelOption.AUTO_READ, false)
+                .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) pool.connectTimeout().toMillis())
+                .handler(new RelayHandler());
+        if (pool.tcpKeepalive().toSeconds() > 0) {
+            bootstrap.option(ChannelOption.SO_KEEPALIVE, true);
+        }
+        if (client instanceof EpollSocketChannel) {
+            bootstrap.option(EpollChannelOption.EPOLL_MODE, EpollMode.LEVEL_TRIGGERED);
+            if (pool.tcpKeepalive().toSeconds() > 0) {
+                bootstrap.option(EpollChannelOption.TCP_KEEPIDLE, (int) pool.tcpKeepalive().toSeconds());
+                bootstrap.option(EpollChannelOption.TCP_KEEPINTVL, 10);
+                bootstrap.option(EpollChannelOption.TCP_KEEPCNT, 3);
+            }
+            if (!pool.tcpUserTimeout().isZero()) {
+                bootstrap.option(EpollChannelOption.TCP_USER_TIMEOUT, (int) pool.tcpUserTimeout().toMillis());
+            }
+        }
+        return bootstrap;
+    }
+
+    private Class<? extends Channel> relayChannelClass() {
+        return client instanceof EpollSocketChannel ? EpollSocketChannel.class
+                : io.netty.channel.socket.nio.NioSocketChannel.class;
+    }
+
+    private void onRelayConnect(ChannelFuture future, Backend target, long startNanos) {
+        if (state == State.CLOSED) {
+            future.channel().close();
+            target.release();
+            return;
+        }
+        if (!future.isSuccess()) {
+            onRelayConnectFailed(target, future.cause());
+            return;
+        }
+        relay = future.channel();
+        connectNanos = System.nanoTime() - startNanos;
+        observer.onBackendConnected(target, connectNanos);
+        log.debug("{} {} -> {}: connected in {} us", id, Addresses.format(clientAddress), target,
+                TimeUnit.NANOSECONDS.toMicros(connectNanos));
+        if (context.pool().settings().greetingFailover()) {
+            awaitGreeting();
+        } else {
+            startForwarding();
+        }
+    }
+
+    private void onRelayConnectFailed(Backend target, Throwable cause) {
+        target.release();
+        FailureReason reason = cause instanceof ConnectTimeoutException
+                ? FailureReason.CONNECT_TIMEOUT : FailureReason.CONNECT_REFUSED;
+        observer.onBackendConnectFailed(target, reason.label());
+        target.reportPassiveFailure(reason, String.valueOf(cause.getMessage()));
+        log.debug("{} {} -> {}: connect failed ({}): {}", id, Addresses.format(clientAddress), target,
+                reason.label(), cause.getMessage());
+        backend = null;
+        connectNextRelay();
+    }
+
+    // ---- greeting inspection ------------------------------------------------------------------------------
+
+    private void awaitGreeting() {
+        state = State.GREETING;
+        greeting = relay.alloc().heapBuffer(256);
+        relay.pipeline().addFirst("greeting-tap", new GreetingTap());
+        relay.pipeline().addAfter("greeting-tap", "greeting-decoder", new SmtpResponseDecoder(MAX_REPLY_LINE_LENGTH));
+        long timeoutMillis = context.pool().settings().greetingTimeout().toMillis();
+        timer = client.eventLoop().schedule(this::onGreetingTimeout, timeoutMillis, TimeUnit.MILLISECONDS);
+        relay.read();
+    }
+
+    private void onGreeting(SmtpResponse response) {
+        greetingCode = response.code();
+        observer.onGreeting(backend, greetingCode);
+        if (greetingCode == 220) {
+            backend.reportPassiveSuccess();
+            state = State.GREETED;
+            cancelTimer();
+            removeGreetingHandlers(relay);
+            // The decoder may still be inside its decode loop; forwarding starts once it has let go.
+            client.eventLoop().execute(this::startForwarding);
+            return;
+        }
+        String text = Replies.text(response);
+        FailureReason reason = greetingCode >= 500 ? FailureReason.GREETING_5XX : FailureReason.GREETING_4XX;
+        failOver(reason, "greeting was \"" + text + "\"", true);
+    }
+
+    private void onGreetingTimeout() {
+        if (state == State.GREETING) {
+            failOver(FailureReason.GREETING_TIMEOUT, "no greeting within "
+                    + context.pool().settings().greetingTimeout().toMillis() + " ms", false);
+        }
+    }
+
+    /** Gives up on the current relay during the greeting and tries the next one. */
+    private void failOver(FailureReason reason, String detail, boolean relaySpoke) {
+        Backend failed = backend;
+        log.debug("{} {} -> {}: {} ({}), trying another relay", id, Addresses.format(clientAddress), failed,
+                reason.label(), detail);
+        cancelTimer();
+        releaseGreeting();
+        Channel oldRelay = relay;
+        removeGreetingHandlers(oldRelay);
+        relay = null;
+        backend = null;
+        failed.release();
+        failed.reportPassiveFailure(reason, detail);
+        Lingering.quitAndClose(oldRelay, relaySpoke ? QUIT : null, RELAY_QUIT_WAIT_MILLIS);
+        connectNextRelay();
+    }
+
+    private static void removeGreetingHandlers(Channel channel) {
+        if (channel.pipeline().get("greeting-tap") != null) {
+            channel.pipeline().remove("greeting-tap");
+        }
+        if (channel.pipeline().get("greeting-decoder") != null) {
+            channel.pipeline().remove("greeting-decoder");
+        }
+    }
+
+    // ---- forwarding ---------------------------------------------------------------------------------------
+
+    private void startForwarding() {
+        if (state == State.CLOSED) {
+            return;
+        }
+        cancelTimer();
+        state = State.FORWARDING;
+        ByteBuf toSend = greeting;
+        greeting = null;
+        if (toSend == null || !toSend.isReadable()) {
+            if (toSend != null) {
+                toSend.release();
+            }
+            beginPumping();
+            return;
+        }
+        bytesToClient += toSend.readableBytes();
+        client.writeAndFlush(toSend).addListener((ChannelFuture f) -> {
+            if (f.isSuccess()) {
+                beginPumping();
+            } else {
+                onError("client", f.cause());
+            }
+        });
+    }
+
+    /** Starts moving bytes both ways; the greeting, if any, has reached the client socket already. */
+    private void beginPumping() {
+        if (state != State.FORWARDING) {
+            return;
+        }
+        splicing = context.forwarding() == ForwardingMode.SPLICE && client instanceof AbstractEpollStreamChannel;
+        if (splicing) {
+            // Queue the splices before reads are enabled, so no byte takes the copying path first.
+            ((AbstractEpollStreamChannel) client).spliceTo((AbstractEpollStreamChannel) relay, Integer.MAX_VALUE)
+                    .addListener(this::onSpliceEnded);
+            ((AbstractEpollStreamChannel) relay).spliceTo((AbstractEpollStreamChannel) client, Integer.MAX_VALUE)
+                    .addListener(this::onSpliceEnded);
+        }
+        client.config().setAutoRead(true);
+        relay.config().setAutoRead(true);
+        scheduleIdleCheck(context.idleTimeout().toMillis());
+    }
+
+    private void onSpliceEnded(io.netty.util.concurrent.Future<? super Void> future) {
+        Throwable cause = future.cause();
+        if (cause != null && !(cause instanceof ClosedChannelException) && state != State.CLOSED) {
+            onError("splice", cause);
+        }
+    }
+
+    private void forward(ByteBuf data, Channel to, boolean fromClient) {
+        if (state != State.FORWARDING || to == null) {
+            data.release();
+            return;
+        }
+        lastActivityNanos = System.nanoTime();
+        if (fromClient) {
+            bytesFromClient += data.readableBytes();
+        } else {
+            bytesToClient += data.readableBytes();
+        }
+        to.write(data, to.voidPromise());
+    }
+
+    private void flushAndThrottle(Channel from, Channel to) {
+        if (state != State.FORWARDING || to == null) {
+            return;
+        }
+        to.flush();
+        if (!splicing && !to.isWritable()) {
+            // Back-pressure: stop reading until the other side drains (channelWritabilityChanged resumes).
+            from.config().setAutoRead(false);
+        }
+    }
+
+    private void resumeIfWritable(Channel writable, Channel reader, boolean readerDone) {
+        if (state == State.FORWARDING && !splicing && reader != null && writable.isWritable() && !readerDone) {
+            reader.config().setAutoRead(true);
+        }
+    }
+
+    /**
+     * Forwards the end of one direction: everything read before the FIN is written to the other side, then
+     * that side's output is shut down.
+     */
+    private void onInputShutdown(Channel from, Channel to, boolean fromClient) {
+        if (state != State.FORWARDING) {
+            if (fromClient && state != State.CLOSED) {
+                // The client left before a relay greeted it.
+                endFirst(CloseReason.CLIENT_CLOSED);
+                close(CloseReason.CLIENT_CLOSED);
+            }
+            return;
+        }
+        if (fromClient) {
+            clientInputDone = true;
+        } else {
+            relayInputDone = true;
+        }
+        endFirst(fromClient ? CloseReason.CLIENT_CLOSED : CloseReason.RELAY_CLOSED);
+        // Reads stay off from here: a drained, half-closed socket would otherwise wake epoll continuously.
+        from.config().setAutoRead(false);
+        if (splicing) {
+            drainSplicedInput((AbstractEpollStreamChannel) from, to, fromClient);
+        }
+        to.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFuture f) -> {
+            if (!f.isSuccess()) {
+                onError(fromClient ? "relay" : "client", f.cause());
+                return;
+            }
+            ((DuplexChannel) to).shutdownOutput().addListener(done -> onOutputShut());
+        });
+    }
+
+    /**
+     * Reads what is left in a spliced socket after its FIN. Netty reports the end of stream after the first
+     * spliced batch while more bytes can still wait in the socket; they are read here directly until read(2)
+     * returns end of stream, and written after the spliced bytes already queued on the other channel.
+     */
+    private void drainSplicedInput(AbstractEpollStreamChannel from, Channel to, boolean fromClient) {
+        try {
+            for (;;) {
+                ByteBuf chunk = to.alloc().directBuffer(DRAIN_CHUNK_BYTES);
+                int read = readDirect(from, chunk);
+                if (read <= 0) {
+                    chunk.release();
+                    // TODO: read(2) returning EAGAIN here (0) would mean the FIN was not yet queued; it has not
+                    // been seen, and the bytes after it would be lost if it happened.
+                    return;
+                }
+                chunk.writerIndex(chunk.writerIndex() + read);
+                lastActivityNanos = System.nanoTime();
+                if (fromClient) {
+                    bytesFromClient += read;
+                } else {
+                    bytesToClient += read;
+                }
+                to.write(chunk, to.voidPromise());
+            }
+        } catch (IOException e) {
+            log.debug("{} reading the rest of a half-closed socket failed: {}", id, e.getMessage());
+        }
+    }
+
+    private static int readDirect(AbstractEpollStreamChannel channel, ByteBuf buffer) throws IOException {
+        int start = buffer.writerIndex();
+        if (buffer.hasMemoryAddress()) {
+            return channel.fd().readAddress(buffer.memoryAddress(), start, buffer.capacity());
+        }
+        java.nio.ByteBuffer nio = buffer.internalNioBuffer(start, buffer.writableBytes());
+        return channel.fd().read(nio, nio.position(), nio.limit());
+    }
+
+    private void onOutputShut() {
+        outputsShut++;
+        if (outputsShut == 2 && state != State.CLOSED) {
+            close(firstEnd);
+        }
+    }
+
+    // ---- timers -------------------------------------------------------------------------------------------
+
+    private void scheduleIdleCheck(long delayMillis) {
+        timer = client.eventLoop().schedule(this::checkIdle, Math.max(1, delayMillis), TimeUnit.MILLISECONDS);
+    }
+
+    private void checkIdle() {
+        if (state != State.FORWARDING) {
+            return;
+        }
+        long idleLimitMillis = context.idleTimeout().toMillis();
+        long idleMillis = idleMillis();
+        if (idleMillis >= idleLimitMillis) {
+            log.debug("{} {} -> {}: idle for {} ms, closing", id, Addresses.format(clientAddress), backend,
+                    idleMillis);
+            close(CloseReason.IDLE_TIMEOUT);
+            return;
+        }
+        scheduleIdleCheck(idleLimitMillis - idleMillis);
+    }
+
+    /** Time since the last byte moved in either direction, from the kernel's counters when splicing. */
+    private long idleMillis() {
+        long sinceCopy = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lastActivityNanos);
+        if (!splicing) {
+            return sinceCopy;
+        }
+        return Math.min(sinceCopy, Math.min(kernelIdleMillis(client), kernelIdleMillis(relay)));
+    }
+
+    private static long kernelIdleMillis(Channel channel) {
+        if (!(channel instanceof EpollSocketChannel epoll) || !channel.isOpen()) {
+            return Long.MAX_VALUE;
+        }
+        EpollTcpInfo info = epoll.tcpInfo();
+        return Math.min(info.lastDataRecv(), info.lastDataSent());
+    }
+
+    private void cancelTimer() {
+        if (timer != null) {
+            timer.cancel(false);
+            timer = null;
+        }
+    }
+
+    // ---- endings ------------------------------------------------------------------------------------------
+
+    private void rejectForShortage() {
+        switch (context.pool().shortage(tried)) {
+            case NO_BACKEND_UP -> reject(CloseReason.NO_BACKEND);
+            case ALL_FULL -> reject(CloseReason.OVER_LIMIT);
+            default -> reject(CloseReason.CONNECT_FAILED);
+        }
+    }
+
+    /** Sends the 421 line and closes the client cleanly. */
+    private void reject(CloseReason reason) {
+        log.debug("{} {}: no relay can take the client ({}), sending 421", id, Addresses.format(clientAddress),
+                reason.label());
+        ByteBuf line = Unpooled.copiedBuffer(
+                "421 " + context.hostname() + " Service not available, try again later\r\n",
+                StandardCharsets.US_ASCII);
+        bytesToClient += line.readableBytes();
+        Channel rejected = client;
+        close(reason, false);
+        Lingering.replyAndClose(rejected, line, LINGER_AFTER_REJECT_MILLIS);
+    }
+
+    /** Closes the other side once everything already written to it has been flushed. */
+    private static void closeAfterFlush(Channel channel) {
+        if (channel != null && channel.isActive()) {
+            channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    private void onError(String side, Throwable cause) {
+        if (state == State.CLOSED) {
+            return;
+        }
+        if (cause instanceof IOException) {
+            log.debug("{} {} -> {}: {} connection failed: {}", id, Addresses.format(clientAddress), backend, side,
+                    cause.getMessage());
+        } else {
+            log.warn("{} {} -> {}: unexpected error on the {} side", id, Addresses.format(clientAddress), backend,
+                    side, cause);
+        }
+        if (state == State.GREETING && "relay".equals(side)) {
+            failOver(FailureReason.CLOSED_EARLY, String.valueOf(cause.getMessage()), false);
+            return;
+        }
+        endFirst(CloseReason.ERROR);
+        closeAfterFlush(relay);
+        closeAfterFlush(client);
+        close(firstEnd);
+    }
+
+    private void endFirst(CloseReason reason) {
+        if (firstEnd == null) {
+            firstEnd = reason;
+        }
+    }
+
+    /** Closes both sides now, for shutdown, drain deadlines and admin actions. */
+    void closeNow(CloseReason reason) {
+        if (client.eventLoop().inEventLoop()) {
+            close(reason);
+        } else {
+            client.eventLoop().execute(() -> close(reason));
+        }
+    }
+
+    private void close(CloseReason reason) {
+        close(reason, true);
+    }
+
+    private void close(CloseReason reason, boolean closeClient) {
+        if (state == State.CLOSED) {
+            return;
+        }
+        State previous = state;
+        state = State.CLOSED;
+        cancelTimer();
+        releaseGreeting();
+        if (relay != null) {
+            relay.close();
+        }
+        if (closeClient) {
+            client.close();
+        }
+        if (backend != null && previous != State.CONNECTING) {
+            backend.release();
+        }
+        registry.remove(this);
+        observer.onClosed(record(reason));
+        log.debug("{} {} -> {}: closed ({}), {} bytes from client, {} bytes to client", id,
+                Addresses.format(clientAddress), backend, reason.label(), bytesFromClient, bytesToClient);
+    }
+
+    private SessionRecord record(CloseReason reason) {
+        boolean carried = backend != null && relay != null;
+        return new SessionRecord(id, acceptEpochMillis, clientAddress, context.name(), context.pool().name(),
+                carried ? backend.name() : null, carried ? backend.address() : null, tried.size(),
+                carried ? connectNanos : -1, greetingCode, System.nanoTime() - acceptNanos,
+                splicing ? -1 : bytesFromClient, splicing ? -1 : bytesToClient, reason);
+    }
+
+    private void releaseGreeting() {
+        if (greeting != null) {
+            greeting.release();
+            greeting = null;
+        }
+    }
+
+    // ---- relay side ---------------------------------------------------------------------------------------
+
+    /** Copies every raw greeting byte before the decoder parses it, so the client gets the same bytes. */
+    private final class GreetingTap extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ByteBuf data = (ByteBuf) msg;
+            if (state == State.GREETING && greeting != null) {
+                if (greeting.readableBytes() + data.readableBytes() > MAX_GREETING_BYTES) {
+                    data.release();
+                    failOver(FailureReason.NOT_SMTP, "greeting longer than " + MAX_GREETING_BYTES + " bytes", true);
+                    return;
+                }
+                greeting.writeBytes(data, data.readerIndex(), data.readableBytes());
+            }
+            ctx.fireChannelRead(msg);
+        }
+    }
+
+    /** Handles the relay channel: its greeting first, then forwarding events. */
+    private final class RelayHandler extends ChannelInboundHandlerAdapter {
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (ctx.channel() != relay) {
+                io.netty.util.ReferenceCountUtil.release(msg);
+                return;
+            }
+            if (msg instanceof SmtpResponse response) {
+                if (state == State.GREETING) {
+                    onGreeting(response);
+                }
+                return;
+            }
+            if (state == State.GREETING || state == State.GREETED) {
+                // Bytes the decoder held back when it was removed; the tap already copied them.
+                ((ByteBuf) msg).release();
+                return;
+            }
+            forward((ByteBuf) msg, client, false);
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            if (ctx.channel() != relay) {
+                return;
+            }
+            if (state == State.GREETING) {
+                relay.read();
+                return;
+            }
+            if (state == State.FORWARDING) {
+                flushAndThrottle(relay, client);
+            }
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            if (ctx.channel() == relay) {
+                resumeIfWritable(relay, client, clientInputDone);
+            }
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+            if (ctx.channel() != relay || !(event instanceof ChannelInputShutdownEvent)) {
+                return;
+            }
+            if (state == State.GREETING) {
+                failOver(FailureReason.CLOSED_EARLY, "relay closed the connection before its greeting", false);
+                return;
+            }
+            onInputShutdown(relay, client, false);
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            if (ctx.channel() != relay || state == State.CLOSED) {
+                return;
+            }
+            if (state == State.GREETING) {
+                failOver(FailureReason.CLOSED_EARLY, "relay closed the connection before its greeting", false);
+                return;
+            }
+            endFirst(CloseReason.RELAY_CLOSED);
+            closeAfterFlush(client);
+            close(firstEnd, false);
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            if (ctx.channel() != relay) {
+                return;
+            }
+            if (state == State.GREETING && !(cause instanceof IOException)) {
+                failOver(FailureReason.NOT_SMTP, "greeting is not an SMTP reply: " + cause.getMessage(), true);
+                return;
+            }
+            onError("relay", cause);
+        }
+    }
+}

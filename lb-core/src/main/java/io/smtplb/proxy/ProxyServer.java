@@ -1,0 +1,182 @@
+package io.smtplb.proxy;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.epoll.EpollChannelOption;
+import io.netty.channel.epoll.EpollMode;
+import io.netty.channel.socket.SocketChannel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The listening side: binds every listener's addresses and starts a {@link ClientSession} per accepted client.
+ *
+ * <p>On epoll each address gets one server socket per event loop with SO_REUSEPORT, so the kernel spreads
+ * accepts over the loops. TCP_DEFER_ACCEPT is never set: an SMTP client waits for the server's greeting
+ * before it sends anything, so a deferred accept would never complete.
+ */
+public final class ProxyServer {
+
+    private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
+    private static final int ACCEPT_BACKLOG = 4096;
+
+    private final Transport transport;
+    private final EventLoopGroup group;
+    private final int loops;
+    private final SessionRegistry sessions = new SessionRegistry();
+    private final AtomicLong sessionIds = new AtomicLong();
+    private final Map<String, BoundListener> listeners = new LinkedHashMap<>();
+    private volatile SessionObserver observer;
+
+    /** One listener's server sockets and the context its new sessions start with. */
+    private static final class BoundListener {
+        volatile ListenerContext context;
+        final List<Channel> channels = new ArrayList<>();
+        final List<InetSocketAddress> boundAddresses = new ArrayList<>();
+
+        BoundListener(ListenerContext context) {
+            this.context = context;
+        }
+    }
+
+    public ProxyServer(Transport transport, EventLoopGroup group, int loops, SessionObserver observer) {
+        this.transport = transport;
+        this.group = group;
+        this.loops = Math.max(1, loops);
+        this.observer = observer;
+    }
+
+    public SessionRegistry sessions() {
+        return sessions;
+    }
+
+    public Transport transport() {
+        return transport;
+    }
+
+    public void setObserver(SessionObserver observer) {
+        this.observer = observer;
+    }
+
+    /**
+     * Binds all addresses of a listener. On failure, whatever was bound for it is closed again.
+     *
+     * @throws ListenerBindException naming the listener and the address that could not be bound
+     */
+    public synchronized void bind(ListenerContext context) {
+        BoundListener bound = new BoundListener(context);
+        try {
+            for (InetSocketAddress address : context.listener().binds()) {
+                bindAddress(bound, address);
+            }
+        } catch (ListenerBindException e) {
+            bound.channels.forEach(Channel::close);
+            throw e;
+        }
+        listeners.put(context.name(), bound);
+        log.info("listener {} bound to {}, forwarding to pool {} ({})", context.name(), bound.boundAddresses,
+                context.pool().name(), context.forwarding().name().toLowerCase());
+    }
+
+    private void bindAddress(BoundListener bound, InetSocketAddress address) {
+        int sockets = transport.isEpoll() ? loops : 1;
+        InetSocketAddress actual = address;
+        for (int i = 0; i < sockets; i++) {
+            Channel channel;
+            try {
+                channel = serverBootstrap(bound).bind(actual).sync().channel();
+            } catch (Exception e) {
+                throw new ListenerBindException("listener " + bound.context.name() + ": cannot bind "
+                        + Addresses.format(address) + ": " + e.getMessage(), e);
+            }
+            bound.channels.add(channel);
+            if (i == 0) {
+                // With port 0 the kernel picks a port; the other SO_REUSEPORT sockets must share it.
+                actual = (InetSocketAddress) channel.localAddress();
+                bound.boundAddresses.add(actual);
+            }
+        }
+    }
+
+    private ServerBootstrap serverBootstrap(BoundListener bound) {
+        ServerBootstrap bootstrap = new ServerBootstrap()
+                .group(group, group)
+                .channel(transport.serverChannelClass())
+                .option(ChannelOption.SO_BACKLOG, ACCEPT_BACKLOG)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.AUTO_READ, false)
+                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel channel) {
+                        ListenerContext context = bound.context;
+                        String id = String.format("%08x", sessionIds.incrementAndGet());
+                        channel.pipeline().addLast("session", new ClientSession(id, context, sessions, observer));
+                    }
+                });
+        if (transport.isEpoll()) {
+            bootstrap.option(EpollChannelOption.SO_REUSEPORT, true);
+            // splice(2) through Netty needs level-triggered channels on both ends.
+            bootstrap.childOption(EpollChannelOption.EPOLL_MODE, EpollMode.LEVEL_TRIGGERED);
+        }
+        return bootstrap;
+    }
+
+    /** Returns the addresses a listener is bound to (with the real port when the configuration said 0). */
+    public synchronized List<InetSocketAddress> boundAddresses(String listener) {
+        BoundListener bound = listeners.get(listener);
+        return bound == null ? List.of() : List.copyOf(bound.boundAddresses);
+    }
+
+    /** Returns the names of the bound listeners. */
+    public synchronized List<String> listenerNames() {
+        return List.copyOf(listeners.keySet());
+    }
+
+    /** Returns whether every server socket of the listener is open. */
+    public synchronized boolean isBound(String listener) {
+        BoundListener bound = listeners.get(listener);
+        return bound != null && bound.channels.stream().allMatch(Channel::isActive);
+    }
+
+    /** Replaces the context new sessions of a bound listener start with; open sessions keep theirs. */
+    public synchronized void update(ListenerContext context) {
+        BoundListener bound = listeners.get(context.name());
+        if (bound != null) {
+            bound.context = context;
+        }
+    }
+
+    /** Returns the context of a bound listener, or {@code null}. */
+    public synchronized ListenerContext context(String listener) {
+        BoundListener bound = listeners.get(listener);
+        return bound == null ? null : bound.context;
+    }
+
+    /** Closes a listener's server sockets; its open sessions continue. */
+    public synchronized void unbind(String listener) {
+        BoundListener bound = listeners.remove(listener);
+        if (bound != null) {
+            bound.channels.forEach(channel -> channel.close().syncUninterruptibly());
+            log.info("listener {} closed; its {} open sessions continue", listener, sessions.size());
+        }
+    }
+
+    /** Closes every server socket; open sessions continue. */
+    public synchronized void stopAccepting() {
+        for (String name : List.copyOf(listeners.keySet())) {
+            unbind(name);
+        }
+    }
+}

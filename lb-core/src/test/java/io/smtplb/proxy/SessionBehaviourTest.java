@@ -1,0 +1,208 @@
+package io.smtplb.proxy;
+
+import io.smtplb.SmtpLoadBalancer;
+import io.smtplb.testing.Balancers;
+import io.smtplb.testing.Balancers.Mode;
+import io.smtplb.testing.ScriptedRelay;
+import io.smtplb.testing.Streams;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** How sessions start, fail over and end, run on every transport and forwarding mode. */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class SessionBehaviourTest {
+
+    private static final String REJECT_421 = "421 lb.test Service not available, try again later";
+
+    /** A relay that greets, answers EHLO and QUIT, and closes right after its 221 reply. */
+    private static ScriptedRelay quitRelay(String name) throws IOException {
+        return new ScriptedRelay(socket -> {
+            InputStream in = socket.getInputStream();
+            OutputStream out = socket.getOutputStream();
+            Streams.writeLine(out, "220 " + name + " ESMTP");
+            for (String line; (line = Streams.readLine(in)) != null; ) {
+                if (line.startsWith("QUIT")) {
+                    Streams.writeLine(out, "221 2.0.0 " + name + " closing");
+                    socket.close();
+                    return;
+                }
+                Streams.writeLine(out, "250 " + name + " ok");
+            }
+            socket.close();
+        });
+    }
+
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void relaysClosingReplyReachesClient(Mode mode) throws Exception {
+        try (ScriptedRelay relay = quitRelay("r1");
+             SmtpLoadBalancer balancer = start(mode, List.of(relay.port()), "");
+             Socket client = connect(balancer)) {
+            InputStream in = client.getInputStream();
+            assertThat(Streams.readLine(in)).isEqualTo("220 r1 ESMTP");
+
+            Streams.writeLine(client.getOutputStream(), "QUIT");
+
+            assertThat(Streams.readLine(in)).isEqualTo("221 2.0.0 r1 closing");
+            assertThat(in.read()).isEqualTo(-1);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void pipelinedCommandsBeforeClientFinAllArrive(Mode mode) throws Exception {
+        try (ScriptedRelay relay = quitRelay("r1");
+             SmtpLoadBalancer balancer = start(mode, List.of(relay.port()), "");
+             Socket client = connect(balancer)) {
+            InputStream in = client.getInputStream();
+            assertThat(Streams.readLine(in)).isEqualTo("220 r1 ESMTP");
+
+            client.getOutputStream().write("EHLO client.test\r\nNOOP\r\nQUIT\r\n".getBytes());
+            client.shutdownOutput();
+
+            assertThat(Streams.readLine(in)).isEqualTo("250 r1 ok");
+            assertThat(Streams.readLine(in)).isEqualTo("250 r1 ok");
+            assertThat(Streams.readLine(in)).isEqualTo("221 2.0.0 r1 closing");
+            assertThat(in.read()).isEqualTo(-1);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void refusedRelayIsSkippedInvisibly(Mode mode) throws Exception {
+        int deadPort = unusedPort();
+        try (ScriptedRelay relay = quitRelay("r2");
+             SmtpLoadBalancer balancer = start(mode, List.of(deadPort, relay.port()), "")) {
+            for (int i = 0; i < 20; i++) {
+                try (Socket client = connect(balancer)) {
+                    assertThat(Streams.readLine(client.getInputStream())).as("session %d", i).isEqualTo("220 r2 ESMTP");
+                }
+            }
+            assertThat(relay.accepted()).isEqualTo(20);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void clientGets421WhenNoRelayAccepts(Mode mode) throws Exception {
+        try (SmtpLoadBalancer balancer = start(mode, List.of(unusedPort(), unusedPort()), "");
+             Socket client = connect(balancer)) {
+            InputStream in = client.getInputStream();
+
+            assertThat(Streams.readLine(in)).isEqualTo(REJECT_421);
+            // A clean close reads as end of stream; a reset would throw here.
+            assertThat(in.read()).isEqualTo(-1);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void clientGets421WhenEveryRelayIsAtMaxConnections(Mode mode) throws Exception {
+        try (ScriptedRelay relay = quitRelay("r1");
+             SmtpLoadBalancer balancer = Balancers.start(mode, "backends = [ { name = r1, address = \"127.0.0.1:"
+                     + relay.port() + "\", max-connections = 1 } ], health-check { type = none }", "");
+             Socket first = connect(balancer)) {
+            assertThat(Streams.readLine(first.getInputStream())).isEqualTo("220 r1 ESMTP");
+
+            try (Socket second = connect(balancer)) {
+                InputStream in = second.getInputStream();
+                assertThat(Streams.readLine(in)).isEqualTo(REJECT_421);
+                assertThat(in.read()).isEqualTo(-1);
+            }
+
+            Streams.writeLine(first.getOutputStream(), "QUIT");
+            assertThat(Streams.readLine(first.getInputStream())).isEqualTo("221 2.0.0 r1 closing");
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void idleSessionIsClosedOnBothSides(Mode mode) throws Exception {
+        try (ScriptedRelay relay = quitRelay("r1");
+             SmtpLoadBalancer balancer = start(mode, List.of(relay.port()), "timeouts { idle = 1s }");
+             Socket client = connect(balancer)) {
+            InputStream in = client.getInputStream();
+            assertThat(Streams.readLine(in)).isEqualTo("220 r1 ESMTP");
+            Streams.writeLine(client.getOutputStream(), "NOOP");
+            assertThat(Streams.readLine(in)).isEqualTo("250 r1 ok");
+            long start = System.nanoTime();
+
+            assertThat(in.read()).isEqualTo(-1);
+
+            long idleMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            assertThat(idleMillis).isBetween(900L, 10_000L);
+            assertThat(relay.failures()).isEmpty();
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void relayGreetingWith421FailsOverToNextRelay(Mode mode) throws Exception {
+        try (ScriptedRelay busy = new ScriptedRelay(socket -> {
+                Streams.writeLine(socket.getOutputStream(), "421 4.3.2 busy.test too busy");
+                Streams.readLine(socket.getInputStream());
+                socket.close();
+            });
+             ScriptedRelay good = quitRelay("good");
+             SmtpLoadBalancer balancer = start(mode, List.of(busy.port(), good.port()), "")) {
+            for (int i = 0; i < 10; i++) {
+                try (Socket client = connect(balancer)) {
+                    assertThat(Streams.readLine(client.getInputStream())).isEqualTo("220 good ESMTP");
+                }
+            }
+            assertThat(good.accepted()).isEqualTo(10);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void multiLineGreetingPassesUnchanged(Mode mode) throws Exception {
+        try (ScriptedRelay relay = new ScriptedRelay(socket -> {
+                OutputStream out = socket.getOutputStream();
+                out.write("220-mx.test ESMTP\r\n".getBytes());
+                out.flush();
+                Thread.sleep(200);
+                out.write("220-second line\r\n220 ready\r\n".getBytes());
+                out.flush();
+                Streams.readToEnd(socket.getInputStream());
+                socket.close();
+            });
+             SmtpLoadBalancer balancer = start(mode, List.of(relay.port()), "");
+             Socket client = connect(balancer)) {
+            InputStream in = client.getInputStream();
+            assertThat(Streams.readLine(in)).isEqualTo("220-mx.test ESMTP");
+            assertThat(Streams.readLine(in)).isEqualTo("220-second line");
+            assertThat(Streams.readLine(in)).isEqualTo("220 ready");
+        }
+    }
+
+    private static SmtpLoadBalancer start(Mode mode, List<Integer> ports, String extra) throws Exception {
+        return Balancers.start(mode, Balancers.backends(ports) + ", health-check { type = none }", extra);
+    }
+
+    private static Socket connect(SmtpLoadBalancer balancer) throws IOException {
+        Socket socket = new Socket();
+        socket.connect(Balancers.listener(balancer), 5_000);
+        socket.setSoTimeout(20_000);
+        return socket;
+    }
+
+    /** Returns a loopback port that nothing listens on (bound once, then released). */
+    static int unusedPort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        }
+    }
+}
