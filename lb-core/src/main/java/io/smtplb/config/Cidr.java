@@ -11,8 +11,9 @@ import java.net.UnknownHostException;
  */
 public record Cidr(byte[] network, int prefixLength, String text) {
 
+    private static final String OCTET = "(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])";
     private static final java.util.regex.Pattern DOTTED_QUAD =
-            java.util.regex.Pattern.compile("(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}");
+            java.util.regex.Pattern.compile(OCTET + "(\\." + OCTET + "){3}");
 
     /**
      * Parses {@code address/prefix} or a bare address (a host route).

@@ -105,7 +105,7 @@ class RealMailTest {
 
     private static String backend(String name, GreenMail relay, int weight) {
         return "{ name = " + name + ", address = \"127.0.0.1:" + relay.getSmtp().getPort() + "\", weight = "
-                + weight + " } ";
+                + weight + " }, ";
     }
 
     private static void send(InetSocketAddress address, int number) throws Exception {
@@ -128,7 +128,8 @@ class RealMailTest {
         for (int line = 0; line < 20; line++) {
             text.append("message ").append(number).append(" line ").append(line).append(" .dot\r\n");
         }
-        return text.toString();
+        // A line that is a lone dot must survive dot-stuffing in both directions.
+        return text.append(".\r\nlast line of ").append(number).toString();
     }
 
     private Map<String, MimeMessage> collect(int expected) throws Exception {

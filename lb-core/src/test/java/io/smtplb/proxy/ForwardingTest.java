@@ -9,6 +9,7 @@ import io.smtplb.testing.Streams.Digest;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.InputStream;
@@ -126,6 +127,46 @@ class ForwardingTest {
             assertThat(relayReceived.get(60, TimeUnit.SECONDS)).as("client to relay")
                     .isEqualTo(sent.get(60, TimeUnit.SECONDS));
             assertThat(relay.failures()).isEmpty();
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Mode.class)
+    void sessionRecordCountsBytesEachWay(Mode mode) throws Exception {
+        long upload = 3L * 1024 * 1024 + 17;
+        long download = 5L * 1024 * 1024 + 3;
+        CompletableFuture<SessionRecord> record = new CompletableFuture<>();
+        SessionObserver observer = new SessionObserver() {
+            @Override
+            public void onClosed(SessionRecord session) {
+                record.complete(session);
+            }
+        };
+        try (ScriptedRelay relay = new ScriptedRelay(socket -> {
+                Streams.writeLine(socket.getOutputStream(), GREETING);
+                Streams.readToEnd(socket.getInputStream());
+                Streams.write(socket.getOutputStream(), download, 7);
+                socket.close();
+            });
+             SmtpLoadBalancer balancer = Balancers.start(mode,
+                     Balancers.backends(List.of(relay.port())) + ", health-check { type = none }", "", observer);
+             Socket client = new Socket()) {
+            client.connect(Balancers.listener(balancer));
+            client.setSoTimeout(60_000);
+            InputStream in = client.getInputStream();
+            assertThat(Streams.readLine(in)).isEqualTo(GREETING);
+            Streams.write(client.getOutputStream(), upload, 8);
+            client.shutdownOutput();
+            assertThat(Streams.readToEnd(in).length()).isEqualTo(download);
+
+            SessionRecord session = record.get(10, TimeUnit.SECONDS);
+
+            assertThat(session.bytesFromClient()).isEqualTo(upload);
+            assertThat(session.bytesToClient()).isEqualTo(download + GREETING.length() + 2);
+            assertThat(session.reason()).isEqualTo(CloseReason.CLIENT_CLOSED);
+            assertThat(session.backend()).isEqualTo("r1");
+            assertThat(session.attempts()).isEqualTo(1);
+            assertThat(session.greetingCode()).isEqualTo(220);
         }
     }
 

@@ -188,6 +188,42 @@ class SessionBehaviourTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void shutdownLetsOpenSessionsFinishUntilTheDeadline(Mode mode) throws Exception {
+        try (ScriptedRelay relay = quitRelay("r1")) {
+            SmtpLoadBalancer balancer = start(mode, List.of(relay.port()), "");
+            java.net.InetSocketAddress listener = Balancers.listener(balancer);
+            try (Socket open = connect(balancer)) {
+                InputStream in = open.getInputStream();
+                assertThat(Streams.readLine(in)).isEqualTo("220 r1 ESMTP");
+                Thread stopper = new Thread(() -> balancer.shutdown(java.time.Duration.ofSeconds(2)));
+                stopper.start();
+                awaitRefused(listener);
+
+                Streams.writeLine(open.getOutputStream(), "NOOP");
+                assertThat(Streams.readLine(in)).isEqualTo("250 r1 ok");
+
+                assertThat(in.read()).isEqualTo(-1);
+                stopper.join(10_000);
+                assertThat(stopper.isAlive()).isFalse();
+            }
+        }
+    }
+
+    private static void awaitRefused(java.net.InetSocketAddress listener) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (System.nanoTime() < deadline) {
+            try (Socket probe = new Socket()) {
+                probe.connect(listener, 500);
+            } catch (IOException refused) {
+                return;
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("listener " + listener + " still accepts 5 s after shutdown began");
+    }
+
     private static SmtpLoadBalancer start(Mode mode, List<Integer> ports, String extra) throws Exception {
         return Balancers.start(mode, Balancers.backends(ports) + ", health-check { type = none }", extra);
     }

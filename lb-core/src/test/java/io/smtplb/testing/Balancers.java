@@ -42,6 +42,12 @@ public final class Balancers {
      * {@code relays}; {@code poolBody} is inserted in the pool's braces and must define its backends.
      */
     public static SmtpLoadBalancer start(Mode mode, String poolBody, String extra) throws InvalidConfigException {
+        return start(mode, poolBody, extra, SessionObserver.NONE);
+    }
+
+    /** Like {@link #start(Mode, String, String)}, with an observer of session events. */
+    public static SmtpLoadBalancer start(Mode mode, String poolBody, String extra, SessionObserver observer)
+            throws InvalidConfigException {
         String hocon = """
                 smtplb {
                   hostname = "lb.test"
@@ -55,14 +61,15 @@ public final class Balancers {
                 }
                 """.formatted(mode.forwarding(), poolBody, extra);
         Settings settings = SettingsLoader.parse(hocon, "test.conf");
-        return SmtpLoadBalancer.start(settings, mode.transport(), SessionObserver.NONE);
+        return SmtpLoadBalancer.start(settings, mode.transport(), observer);
     }
 
     /** Returns the backends list for relays on loopback ports, named r1, r2, ... */
     public static String backends(List<Integer> ports) {
         StringBuilder list = new StringBuilder("backends = [");
         for (int i = 0; i < ports.size(); i++) {
-            list.append(" { name = r").append(i + 1).append(", address = \"127.0.0.1:").append(ports.get(i))
+            // Objects side by side on one line without a comma would be merged into one by HOCON.
+            list.append(i == 0 ? " " : ", ").append("{ name = r").append(i + 1).append(", address = \"127.0.0.1:").append(ports.get(i))
                     .append("\" }");
         }
         return list.append(" ]").toString();
