@@ -29,8 +29,15 @@ wait_for_port() {
 
 sink1=$(free_port); sink2=$(free_port); listen=$(free_port); admin=$(free_port)
 mkdir -p "$work/sink1" "$work/sink2"
-smtp-sink -d "$work/sink1/%M." "127.0.0.1:$sink1" 50 & pids+=($!)
-smtp-sink -d "$work/sink2/%M." "127.0.0.1:$sink2" 50 & pids+=($!)
+# smtp-sink refuses to run as root without -u; the unprivileged user writes the message dumps.
+sink_user=()
+if [ "$(id -u)" -eq 0 ]; then
+  sink_user=(-u nobody)
+  chmod 755 "$work"
+  chmod 777 "$work/sink1" "$work/sink2"
+fi
+smtp-sink "${sink_user[@]}" -d "$work/sink1/%M." "127.0.0.1:$sink1" 50 & pids+=($!)
+smtp-sink "${sink_user[@]}" -d "$work/sink2/%M." "127.0.0.1:$sink2" 50 & pids+=($!)
 
 cat > "$work/smtplb.conf" <<CONF
 smtplb {
