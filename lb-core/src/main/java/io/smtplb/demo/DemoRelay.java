@@ -99,7 +99,7 @@ public final class DemoRelay implements AutoCloseable {
                         + "250-PIPELINING\r\n250-8BITMIME\r\n250 SIZE 52428800\r\n");
                 case "HELO" -> ctx.write("250 " + name + "\r\n");
                 case "MAIL" -> {
-                    sender = argument(line);
+                    sender = argument(line).replaceFirst("(?i)^FROM:\\s*", "");
                     ctx.write("250 2.1.0 Ok\r\n");
                 }
                 case "RCPT" -> ctx.write("250 2.1.5 Ok\r\n");

@@ -168,6 +168,84 @@ class SessionBehaviourTest {
 
     @ParameterizedTest
     @EnumSource(Mode.class)
+    void silentRelayFailsOverAfterGreetingTimeout(Mode mode) throws Exception {
+        try (ScriptedRelay silent = new ScriptedRelay(socket -> Streams.readToEnd(socket.getInputStream()));
+             ScriptedRelay good = quitRelay("good");
+             SmtpLoadBalancer balancer = Balancers.start(mode, Balancers.backends(List.of(silent.port(), good.port()))
+                     + ", greeting-timeout = 300ms, health-check { type = none }", "")) {
+            for (int i = 0; i < 4; i++) {
+                try (Socket client = connect(balancer)) {
+                    assertThat(Streams.readLine(client.getInputStream())).isEqualTo("220 good ESMTP");
+                }
+            }
+            assertThat(good.accepted()).isEqualTo(4);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void relayClosingBeforeGreetingFailsOver(Mode mode) throws Exception {
+        try (ScriptedRelay closing = new ScriptedRelay(java.net.Socket::close);
+             ScriptedRelay good = quitRelay("good");
+             SmtpLoadBalancer balancer = start(mode, List.of(closing.port(), good.port()), "")) {
+            for (int i = 0; i < 4; i++) {
+                try (Socket client = connect(balancer)) {
+                    assertThat(Streams.readLine(client.getInputStream())).isEqualTo("220 good ESMTP");
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void earlyClientBytesReachTheGreetingRelayInOrder(Mode mode) throws Exception {
+        java.util.concurrent.CompletableFuture<String> busyHeard = new java.util.concurrent.CompletableFuture<>();
+        java.util.concurrent.CompletableFuture<String> goodHeard = new java.util.concurrent.CompletableFuture<>();
+        try (ScriptedRelay busy = new ScriptedRelay(socket -> {
+                Streams.writeLine(socket.getOutputStream(), "421 4.3.2 busy");
+                busyHeard.complete(Streams.readLine(socket.getInputStream()));
+                socket.close();
+            });
+             ScriptedRelay good = new ScriptedRelay(socket -> {
+                Streams.writeLine(socket.getOutputStream(), "220 good ESMTP");
+                goodHeard.complete(Streams.readLine(socket.getInputStream()) + "|"
+                        + Streams.readLine(socket.getInputStream()));
+                Streams.writeLine(socket.getOutputStream(), "221 bye");
+                socket.close();
+            });
+             SmtpLoadBalancer balancer = start(mode, List.of(busy.port(), good.port()), "");
+             Socket client = connect(balancer)) {
+            // A client that does not wait for the greeting; SMTP forbids it, but some devices do it.
+            client.getOutputStream().write("EHLO early.test\r\nQUIT\r\n".getBytes());
+
+            assertThat(Streams.readLine(client.getInputStream())).isEqualTo("220 good ESMTP");
+            assertThat(Streams.readLine(client.getInputStream())).isEqualTo("221 bye");
+
+            assertThat(goodHeard.get(10, TimeUnit.SECONDS)).isEqualTo("EHLO early.test|QUIT");
+            if (busy.accepted() > 0) {
+                // The busy relay hears only smtplb's own QUIT, never the client's bytes.
+                assertThat(busyHeard.get(10, TimeUnit.SECONDS)).isEqualTo("QUIT");
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void greetingPassesAtOnceWhenFailoverIsOff(Mode mode) throws Exception {
+        try (ScriptedRelay busy = new ScriptedRelay(socket -> {
+                Streams.writeLine(socket.getOutputStream(), "421 4.3.2 busy");
+                Streams.readToEnd(socket.getInputStream());
+                socket.close();
+            });
+             SmtpLoadBalancer balancer = Balancers.start(mode, Balancers.backends(List.of(busy.port()))
+                     + ", greeting-failover = off, health-check { type = none }", "");
+             Socket client = connect(balancer)) {
+            assertThat(Streams.readLine(client.getInputStream())).isEqualTo("421 4.3.2 busy");
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Mode.class)
     void multiLineGreetingPassesUnchanged(Mode mode) throws Exception {
         try (ScriptedRelay relay = new ScriptedRelay(socket -> {
                 OutputStream out = socket.getOutputStream();
