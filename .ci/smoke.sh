@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Shell-level smoke test: bin/smtplb run in front of two Postfix smtp-sink relays; swaks and Postfix's
-# smtp-source send mail through it; every message must reach a relay.
+# Shell-level smoke test: bin/smtplb run in front of two Postfix smtp-sink relays.
+# swaks and Postfix's smtp-source send mail through it, and every message must reach a relay.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -13,7 +13,7 @@ import java.util.Map;
  * The relays of one pool, split into primaries and backups, and the algorithm that spreads sessions over them.
  *
  * <p>Backups receive sessions only while no primary is available (healthy and ready). A primary that is
- * available but full does not open the backups: the client is told to retry instead, as the operator capped it.
+ * available but full does not open the backups: the client gets a 421 reply and retries later, because the operator capped the primaries.
  *
  * <p>Thread-safe. A reload swaps the whole {@link Members} snapshot at once; sessions that hold a slot on a
  * backend removed by the reload release it on that backend as usual.

@@ -7,7 +7,7 @@ import java.util.function.Predicate;
  * A balancing algorithm: picks the backend for a new session among candidates.
  *
  * <p>Implementations are called concurrently from every event loop. They do not take connection slots: the
- * caller ({@link BackendPool}) takes a slot after the pick and asks again when the backend has just filled up.
+ * caller ({@link BackendPool}) takes a slot after the pick and picks again when the backend has just filled up.
  */
 public interface Balancer {
 

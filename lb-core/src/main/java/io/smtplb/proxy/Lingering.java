@@ -15,7 +15,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * Closes a connection politely: send a last line, send FIN, and read until the peer closes too.
  *
- * <p>Closing a socket that still has unread input makes the kernel answer with a reset, and a reset can
+ * <p>Closing a socket that still has unread input makes the kernel send a reset, and a reset can
  * destroy the last line before the peer reads it. So the socket is shut down for output first, its input is
  * read and discarded until the peer's FIN, and only then, or after a deadline, is it closed.
  */

@@ -27,7 +27,7 @@ public final class Transport {
         this.epoll = epoll;
     }
 
-    /** Returns epoll when available, otherwise NIO with one WARN line that says why. */
+    /** Returns epoll when available, otherwise NIO with one WARN line that gives the reason. */
     public static Transport detect() {
         if (Epoll.isAvailable()) {
             return new Transport(true);
