@@ -18,7 +18,7 @@
 #
 # Needs: Java 17, Maven (unless --skip-build), python3, haproxy, nginx with libnginx-mod-stream.
 # Environment: MVN_FLAGS (default "-B -q -o"), SMTPLB_JAVA_OPTS and LOAD_JAVA_OPTS (JVM options of the
-# balancer and of the load tool; defaults: none and "-Xmx1g").
+# balancer and of the load tool; defaults: the options bin/smtplb starts the balancer with, and "-Xmx1g").
 
 set -euo pipefail
 
@@ -27,7 +27,8 @@ BENCH_JAR="$ROOT/lb-bench/target/benchmarks.jar"
 SMTPLB_JAR="$ROOT/lb-core/target/smtplb.jar"
 NGINX_STREAM_MODULE=/usr/lib/nginx/modules/ngx_stream_module.so
 MVN_FLAGS=${MVN_FLAGS:--B -q -o}
-SMTPLB_JAVA_OPTS=${SMTPLB_JAVA_OPTS:-}
+# Measure the balancer as the launcher runs it: the same heap, GC and direct-memory options.
+SMTPLB_JAVA_OPTS=${SMTPLB_JAVA_OPTS:-$(sed -n 's/^default_opts="\(.*\)"$/\1/p' "$ROOT/bin/smtplb")}
 LOAD_JAVA_OPTS=${LOAD_JAVA_OPTS:--Xmx1g}
 
 QUICK=0

@@ -7,6 +7,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ConnectTimeoutException;
@@ -21,9 +22,16 @@ import io.netty.handler.codec.smtp.SmtpResponse;
 import io.netty.handler.codec.smtp.SmtpResponseDecoder;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.smtplb.balance.Backend;
+import io.smtplb.config.ListenerSettings;
 import io.smtplb.config.PoolSettings;
 import io.smtplb.config.Settings.ForwardingMode;
+import io.smtplb.guard.Admission;
+import io.smtplb.guard.ConnectionGuard;
+import io.smtplb.guard.LogThrottle;
+import io.smtplb.guard.ProxyHeaderEvent;
+import io.smtplb.guard.RelayProxyHeader;
 import io.smtplb.health.FailureReason;
+import io.smtplb.health.HealthCheckSettings.ProxyHeader;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,9 +54,16 @@ import java.util.concurrent.TimeUnit;
  * as a passive health failure and the next relay is tried, up to {@code connect-attempts}. When no relay
  * can take the client, it gets one {@code 421} line and a clean close.
  *
- * <p>Once greeted, bytes flow by splice(2) between the two sockets (epoll) or by ordinary copies. End of
+ * <p>Once greeted, bytes are copied; a direction that has carried more than 64 KiB (a message body)
+ * switches to splice(2) between the two sockets when forwarding = splice on epoll. End of
  * stream is forwarded per direction (half-close), so the relay's 221 after QUIT and a client's pipelined
  * commands before its FIN always arrive; the session closes both sockets when both directions are done.
+ *
+ * <p>Before any relay is contacted the client passes the {@link ConnectionGuard}: a denied address gets
+ * {@code 554 5.7.1}, a client over a connection limit {@code 421 4.7.0}, each followed by a clean close. On a
+ * listener with {@code accept-proxy = on} the session first waits for the {@link ProxyHeaderEvent} and uses the
+ * client address from the PROXY header for everything that follows. A relay with {@code send-proxy} gets its PROXY
+ * header right after the TCP connect, before its greeting is read.
  *
  * <p>All methods run on the client channel's event loop; the relay channel is registered on the same loop.
  */
@@ -63,24 +78,50 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private static final long LINGER_AFTER_REJECT_MILLIS = 10_000;
     private static final long RELAY_QUIT_WAIT_MILLIS = 2_000;
     private static final int DRAIN_CHUNK_BYTES = 64 * 1024;
+    /**
+     * Bytes copied in one direction before that direction switches to splice(2). The SMTP dialogue stays
+     * copied, because splicing a short reply costs more system calls (socket to pipe, pipe to socket, and a
+     * pipe per direction) than one read and one write; message bodies past this size move by splice.
+     */
+    private static final int SPLICE_AFTER_BYTES = 64 * 1024;
+    /** Attempts, 1 ms apart, to read the end of stream of a spliced socket whose FIN was already reported. */
+    private static final int DRAIN_MAX_RETRIES = 1000;
     private static final byte[] QUIT = "QUIT\r\n".getBytes(StandardCharsets.US_ASCII);
+    /** Rejections and local resource failures are logged at most once per this interval, with a count. */
+    private static final long REJECTION_LOG_INTERVAL_MILLIS = 60_000;
+    private static final LogThrottle overLimitLog = new LogThrottle(REJECTION_LOG_INTERVAL_MILLIS);
+    private static final LogThrottle resourceLog = new LogThrottle(REJECTION_LOG_INTERVAL_MILLIS);
 
     /**
      * Session phases. GREETED lasts from a complete 220 greeting until the next event loop turn, while the
      * greeting decoder is removed; bytes it hands back then were already copied by the tap.
      */
-    private enum State { CONNECTING, GREETING, GREETED, FORWARDING, CLOSED }
+    private enum State { IDENTIFYING, CONNECTING, GREETING, GREETED, FORWARDING, CLOSED }
 
     private final String id;
     private final ListenerContext context;
     private final SessionRegistry registry;
     private final SessionObserver observer;
+    private final ConnectionGuard guard;
     private final long acceptNanos = System.nanoTime();
     private final long acceptEpochMillis = System.currentTimeMillis();
     private final List<Backend> tried = new ArrayList<>(3);
 
     private Channel client;
     private InetSocketAddress clientAddress;
+    /** The client's address for log lines, formatted only when a line is actually written. */
+    private final Object clientLabel = new Object() {
+        @Override
+        public String toString() {
+            return Addresses.format(clientAddress);
+        }
+    };
+    /** The address the client connected to: the listener's socket, or the one a PROXY header names. */
+    private InetSocketAddress destination;
+    private Admission admission;
+    /** Client bytes read before forwarding starts (those after a PROXY header), written to the relay first. */
+    private ByteBuf earlyClientBytes;
+    private int proxyHeaderBytes;
     private Channel relay;
     private Backend backend;
     private State state = State.CONNECTING;
@@ -88,20 +129,31 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private ByteBuf greeting;
     private int greetingCode;
     private long connectNanos = -1;
-    private boolean splicing;
+    /** Whether a direction may switch to splice(2): forwarding = splice on the epoll transport. */
+    private boolean spliceAllowed;
+    private boolean clientSpliced;
+    private boolean relaySpliced;
+    private long copiedFromClient;
+    private long copiedFromRelay;
     private boolean clientInputDone;
     private boolean relayInputDone;
     private int outputsShut;
     private CloseReason firstEnd;
     private long lastActivityNanos = acceptNanos;
-    private long bytesFromClient;
-    private long bytesToClient;
+    private final CountingRecvByteBufAllocator clientReads = new CountingRecvByteBufAllocator();
+    private final CountingRecvByteBufAllocator relayReads = new CountingRecvByteBufAllocator();
+    /** Bytes read directly from a spliced socket after its FIN; the allocators do not see them. */
+    private long drainedFromClient;
+    private long drainedFromRelay;
+    private CountingRecvByteBufAllocator relayReadsInUse;
 
-    ClientSession(String id, ListenerContext context, SessionRegistry registry, SessionObserver observer) {
+    ClientSession(String id, ListenerContext context, SessionRegistry registry, SessionObserver observer,
+                  ConnectionGuard guard) {
         this.id = id;
         this.context = context;
         this.registry = registry;
         this.observer = observer;
+        this.guard = guard;
     }
 
     String id() {
@@ -116,21 +168,38 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         return client;
     }
 
+    /** Returns the relay connection, or {@code null} before one is connected; for tests of its socket options. */
+    Channel relayChannel() {
+        return relay;
+    }
+
     // ---- client side events -------------------------------------------------------------------------------
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         client = ctx.channel();
+        client.config().setRecvByteBufAllocator(clientReads);
         clientAddress = Addresses.normalize((InetSocketAddress) client.remoteAddress());
+        destination = Addresses.normalize((InetSocketAddress) client.localAddress());
         registry.add(this);
         observer.onAccepted(context.name());
-        log.debug("{} {} accepted on listener {}", id, Addresses.format(clientAddress), context.name());
-        connectNextRelay();
+        log.debug("{} {} accepted on listener {}", id, clientLabel, context.name());
+        if (context.listener().acceptProxy()) {
+            // The balancer in front speaks first; ProxyHeaderGate reports its header with a ProxyHeaderEvent.
+            state = State.IDENTIFYING;
+            return;
+        }
+        admitAndConnect();
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        forward((ByteBuf) msg, relay, true);
+        ByteBuf data = (ByteBuf) msg;
+        if (state.compareTo(State.FORWARDING) < 0) {
+            holdEarlyBytes(data);
+            return;
+        }
+        forward(data, relay, true);
     }
 
     @Override
@@ -147,6 +216,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
         if (event instanceof ChannelInputShutdownEvent) {
             onInputShutdown(client, relay, true);
+        } else if (event instanceof ProxyHeaderEvent header) {
+            onProxyHeader(header);
         }
     }
 
@@ -163,6 +234,70 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         onError("client", cause);
+    }
+
+    // ---- client identity and admission --------------------------------------------------------------------
+
+    private void onProxyHeader(ProxyHeaderEvent header) {
+        if (state != State.IDENTIFYING) {
+            return;
+        }
+        if (header.outcome() != ProxyHeaderEvent.Outcome.RECEIVED) {
+            log.debug("{} {}: PROXY header rejected ({}), closing", id, clientLabel,
+                    header.detail());
+            // TODO: a missing or invalid header counts as an error; CloseReason has no value of its own for it.
+            CloseReason reason = header.outcome() == ProxyHeaderEvent.Outcome.UNTRUSTED
+                    ? CloseReason.DENIED : CloseReason.ERROR;
+            close(reason);
+            return;
+        }
+        log.debug("{} {}: PROXY header names client {} and destination {}", id, clientLabel,
+                Addresses.format(header.client()), Addresses.format(header.destination()));
+        clientAddress = Addresses.normalize(header.client());
+        destination = Addresses.normalize(header.destination());
+        proxyHeaderBytes = header.headerBytes();
+        state = State.CONNECTING;
+        admitAndConnect();
+    }
+
+    private void admitAndConnect() {
+        admission = guard.admit(context.listener(), clientAddress.getAddress());
+        switch (admission.outcome()) {
+            case ADMITTED -> connectNextRelay();
+            case DENIED -> rejectDenied();
+            default -> rejectOverLimit();
+        }
+    }
+
+    /** Rejects a client whose address the listener does not allow: 554 and a close, or only a close. */
+    private void rejectDenied() {
+        log.debug("{} {}: denied on listener {}", id, clientLabel, context.name());
+        if (context.listener().denyAction() == ListenerSettings.DenyAction.CLOSE) {
+            close(CloseReason.DENIED);
+            return;
+        }
+        replyAndClose(CloseReason.DENIED, "554 5.7.1 " + context.hostname() + " Access denied");
+    }
+
+    private void rejectOverLimit() {
+        if (overLimitLog.tryLog(System.nanoTime())) {
+            log.info("{} {}: rejected on listener {} with 421: {} ({} more rejections over a limit in the last {} s)",
+                    id, clientLabel, context.name(), admission.detail(),
+                    overLimitLog.takeSuppressed(), overLimitLog.intervalSeconds());
+        } else {
+            log.debug("{} {}: rejected with 421: {}", id, clientLabel, admission.detail());
+        }
+        replyAndClose(CloseReason.OVER_LIMIT,
+                "421 4.7.0 " + context.hostname() + " Too many connections, try again later");
+    }
+
+    /** Holds client bytes that arrive before forwarding starts; only those after a PROXY header can. */
+    private void holdEarlyBytes(ByteBuf data) {
+        if (earlyClientBytes == null) {
+            earlyClientBytes = data;
+            return;
+        }
+        earlyClientBytes = client.alloc().compositeBuffer().addComponents(true, earlyClientBytes, data);
     }
 
     // ---- relay selection and connect ----------------------------------------------------------------------
@@ -183,7 +318,15 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         state = State.CONNECTING;
 
         long startNanos = System.nanoTime();
-        bootstrap(pool).connect(next.address()).addListener((ChannelFuture f) -> onRelayConnect(f, next, startNanos));
+        bootstrap(pool).connect(next.address()).addListener((ChannelFuture f) -> {
+            // When the socket cannot even be created (no descriptor left), Netty completes the future on its
+            // global executor instead of this event loop.
+            if (client.eventLoop().inEventLoop()) {
+                onRelayConnect(f, next, startNanos);
+            } else {
+                client.eventLoop().execute(() -> onRelayConnect(f, next, startNanos));
+            }
+        });
     }
 
     private Bootstrap bootstrap(PoolSettings pool) {
@@ -192,8 +335,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 .channel(relayChannelClass())
                 .option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) pool.connectTimeout().toMillis())
+                .option(ChannelOption.RCVBUF_ALLOCATOR, new CountingRecvByteBufAllocator())
                 .handler(new RelayHandler());
         if (pool.tcpKeepalive().toSeconds() > 0) {
             bootstrap.option(ChannelOption.SO_KEEPALIVE, true);
@@ -201,9 +344,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (client instanceof EpollSocketChannel) {
             bootstrap.option(EpollChannelOption.EPOLL_MODE, EpollMode.LEVEL_TRIGGERED);
             if (pool.tcpKeepalive().toSeconds() > 0) {
+                // No TCP_KEEPINTVL or TCP_KEEPCNT: with TCP_USER_TIMEOUT set, Linux drops the connection once
+                // a keepalive probe stays unanswered for that long, so two more setsockopt calls buy nothing.
                 bootstrap.option(EpollChannelOption.TCP_KEEPIDLE, (int) pool.tcpKeepalive().toSeconds());
-                bootstrap.option(EpollChannelOption.TCP_KEEPINTVL, 10);
-                bootstrap.option(EpollChannelOption.TCP_KEEPCNT, 3);
             }
             if (!pool.tcpUserTimeout().isZero()) {
                 bootstrap.option(EpollChannelOption.TCP_USER_TIMEOUT, (int) pool.tcpUserTimeout().toMillis());
@@ -228,10 +371,41 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return;
         }
         relay = future.channel();
+        relayReadsInUse = (CountingRecvByteBufAllocator) relay.config().getRecvByteBufAllocator();
         connectNanos = System.nanoTime() - startNanos;
         observer.onBackendConnected(target, connectNanos);
-        log.debug("{} {} -> {}: connected in {} us", id, Addresses.format(clientAddress), target,
+        log.debug("{} {} -> {}: connected in {} us", id, clientLabel, target,
                 TimeUnit.NANOSECONDS.toMicros(connectNanos));
+        ProxyHeader proxyHeader = RelayProxyHeader.versionFor(context.pool().settings(), target.name());
+        if (proxyHeader == ProxyHeader.OFF) {
+            afterRelayConnected();
+            return;
+        }
+        // From here on the relay counts as connected: a close or error before its greeting fails over, and
+        // close() gives its slot back.
+        state = State.GREETING;
+        Channel connected = relay;
+        RelayProxyHeader.write(relay, RelayProxyHeader.create(proxyHeader, clientAddress, destination))
+                .addListener((ChannelFuture f) -> onProxyHeaderWritten(f, connected));
+    }
+
+    /**
+     * Goes on once the relay has the PROXY header: the greeting is read only afterwards, because a relay that
+     * expects a header sends nothing before it.
+     */
+    private void onProxyHeaderWritten(ChannelFuture future, Channel connected) {
+        if (state == State.CLOSED || relay != connected) {
+            return;
+        }
+        if (!future.isSuccess()) {
+            failOver(FailureReason.CLOSED_EARLY, "writing the PROXY header failed: " + future.cause().getMessage(),
+                    false);
+            return;
+        }
+        afterRelayConnected();
+    }
+
+    private void afterRelayConnected() {
         if (context.pool().settings().greetingFailover()) {
             awaitGreeting();
         } else {
@@ -241,11 +415,17 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     private void onRelayConnectFailed(Backend target, Throwable cause) {
         target.release();
+        if (cause instanceof ChannelException) {
+            // No socket could be created (out of descriptors or memory): the relay is not at fault, so it gets no
+            // passive failure, and another relay would fail the same way.
+            onLocalResourceFailure(cause);
+            return;
+        }
         FailureReason reason = cause instanceof ConnectTimeoutException
                 ? FailureReason.CONNECT_TIMEOUT : FailureReason.CONNECT_REFUSED;
         observer.onBackendConnectFailed(target, reason.label());
         target.reportPassiveFailure(reason, String.valueOf(cause.getMessage()));
-        log.debug("{} {} -> {}: connect failed ({}): {}", id, Addresses.format(clientAddress), target,
+        log.debug("{} {} -> {}: connect failed ({}): {}", id, clientLabel, target,
                 reason.label(), cause.getMessage());
         backend = null;
         connectNextRelay();
@@ -290,13 +470,14 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     /** Gives up on the current relay during the greeting and tries the next one. */
     private void failOver(FailureReason reason, String detail, boolean relaySpoke) {
         Backend failed = backend;
-        log.debug("{} {} -> {}: {} ({}), trying another relay", id, Addresses.format(clientAddress), failed,
+        log.debug("{} {} -> {}: {} ({}), trying another relay", id, clientLabel, failed,
                 reason.label(), detail);
         cancelTimer();
         releaseGreeting();
         Channel oldRelay = relay;
         removeGreetingHandlers(oldRelay);
         relay = null;
+        relayReadsInUse = null;
         backend = null;
         failed.release();
         failed.reportPassiveFailure(reason, detail);
@@ -330,7 +511,6 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             beginPumping();
             return;
         }
-        bytesToClient += toSend.readableBytes();
         client.writeAndFlush(toSend).addListener((ChannelFuture f) -> {
             if (f.isSuccess()) {
                 beginPumping();
@@ -345,13 +525,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (state != State.FORWARDING) {
             return;
         }
-        splicing = context.forwarding() == ForwardingMode.SPLICE && client instanceof AbstractEpollStreamChannel;
-        if (splicing) {
-            // Queue the splices before reads are enabled, so no byte takes the copying path first.
-            ((AbstractEpollStreamChannel) client).spliceTo((AbstractEpollStreamChannel) relay, Integer.MAX_VALUE)
-                    .addListener(this::onSpliceEnded);
-            ((AbstractEpollStreamChannel) relay).spliceTo((AbstractEpollStreamChannel) client, Integer.MAX_VALUE)
-                    .addListener(this::onSpliceEnded);
+        spliceAllowed = context.forwarding() == ForwardingMode.SPLICE && client instanceof AbstractEpollStreamChannel;
+        if (earlyClientBytes != null) {
+            lastActivityNanos = System.nanoTime();
+            relay.writeAndFlush(earlyClientBytes, relay.voidPromise());
+            earlyClientBytes = null;
         }
         client.config().setAutoRead(true);
         relay.config().setAutoRead(true);
@@ -371,12 +549,33 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return;
         }
         lastActivityNanos = System.nanoTime();
-        if (fromClient) {
-            bytesFromClient += data.readableBytes();
-        } else {
-            bytesToClient += data.readableBytes();
-        }
+        int length = data.readableBytes();
         to.write(data, to.voidPromise());
+        if (!spliceAllowed) {
+            return;
+        }
+        if (fromClient && !clientSpliced && (copiedFromClient += length) >= SPLICE_AFTER_BYTES) {
+            clientSpliced = true;
+            startSplice(client, to);
+        } else if (!fromClient && !relaySpliced && (copiedFromRelay += length) >= SPLICE_AFTER_BYTES) {
+            relaySpliced = true;
+            startSplice(relay, to);
+        }
+    }
+
+    /**
+     * Switches one direction to splice(2) from the next read on. Netty's epoll read loop looks for a queued
+     * splice before every read, and the spliced bytes are queued on the target channel behind the copied
+     * ones already written, so the order of bytes is kept.
+     */
+    private void startSplice(Channel from, Channel to) {
+        from.config().setAutoRead(true);
+        ((AbstractEpollStreamChannel) from).spliceTo((AbstractEpollStreamChannel) to, Integer.MAX_VALUE)
+                .addListener(this::onSpliceEnded);
+    }
+
+    private boolean isSpliced(Channel source) {
+        return source == client ? clientSpliced : relaySpliced;
     }
 
     private void flushAndThrottle(Channel from, Channel to) {
@@ -384,14 +583,14 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return;
         }
         to.flush();
-        if (!splicing && !to.isWritable()) {
+        if (!isSpliced(from) && !to.isWritable()) {
             // Back-pressure: stop reading until the other side drains (channelWritabilityChanged resumes).
             from.config().setAutoRead(false);
         }
     }
 
     private void resumeIfWritable(Channel writable, Channel reader, boolean readerDone) {
-        if (state == State.FORWARDING && !splicing && reader != null && writable.isWritable() && !readerDone) {
+        if (state == State.FORWARDING && reader != null && !isSpliced(reader) && writable.isWritable() && !readerDone) {
             reader.config().setAutoRead(true);
         }
     }
@@ -417,9 +616,14 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         endFirst(fromClient ? CloseReason.CLIENT_CLOSED : CloseReason.RELAY_CLOSED);
         // Reads stay off from here: a drained, half-closed socket would otherwise wake epoll continuously.
         from.config().setAutoRead(false);
-        if (splicing) {
-            drainSplicedInput((AbstractEpollStreamChannel) from, to, fromClient);
+        if (isSpliced(from)) {
+            drainSplicedInput((AbstractEpollStreamChannel) from, to, fromClient, 0);
+            return;
         }
+        shutdownOutputAfterFlush(to, fromClient);
+    }
+
+    private void shutdownOutputAfterFlush(Channel to, boolean fromClient) {
         to.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFuture f) -> {
             if (!f.isSuccess()) {
                 onError(fromClient ? "relay" : "client", f.cause());
@@ -434,28 +638,45 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
      * spliced batch while more bytes can still wait in the socket; they are read here directly until read(2)
      * returns end of stream, and written after the spliced bytes already queued on the other channel.
      */
-    private void drainSplicedInput(AbstractEpollStreamChannel from, Channel to, boolean fromClient) {
+    private void drainSplicedInput(AbstractEpollStreamChannel from, Channel to, boolean fromClient, int retries) {
+        if (state != State.FORWARDING) {
+            return;
+        }
         try {
             for (;;) {
                 ByteBuf chunk = to.alloc().directBuffer(DRAIN_CHUNK_BYTES);
                 int read = readDirect(from, chunk);
-                if (read <= 0) {
+                if (read < 0) {
                     chunk.release();
-                    // TODO: read(2) returning EAGAIN here (0) would mean the FIN was not yet queued; it has not
-                    // been seen, and the bytes after it would be lost if it happened.
+                    shutdownOutputAfterFlush(to, fromClient);
+                    return;
+                }
+                if (read == 0) {
+                    chunk.release();
+                    // EAGAIN: the FIN was reported before the kernel queued it behind the data. Wait for it
+                    // rather than cut the stream, but only for a bounded time.
+                    if (retries >= DRAIN_MAX_RETRIES) {
+                        log.debug("{} end of stream not readable after {} ms, closing", id, DRAIN_MAX_RETRIES);
+                        shutdownOutputAfterFlush(to, fromClient);
+                        return;
+                    }
+                    to.flush();
+                    client.eventLoop().schedule(() -> drainSplicedInput(from, to, fromClient, retries + 1),
+                            1, TimeUnit.MILLISECONDS);
                     return;
                 }
                 chunk.writerIndex(chunk.writerIndex() + read);
                 lastActivityNanos = System.nanoTime();
                 if (fromClient) {
-                    bytesFromClient += read;
+                    drainedFromClient += read;
                 } else {
-                    bytesToClient += read;
+                    drainedFromRelay += read;
                 }
                 to.write(chunk, to.voidPromise());
             }
         } catch (IOException e) {
             log.debug("{} reading the rest of a half-closed socket failed: {}", id, e.getMessage());
+            shutdownOutputAfterFlush(to, fromClient);
         }
     }
 
@@ -488,7 +709,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         long idleLimitMillis = context.idleTimeout().toMillis();
         long idleMillis = idleMillis();
         if (idleMillis >= idleLimitMillis) {
-            log.debug("{} {} -> {}: idle for {} ms, closing", id, Addresses.format(clientAddress), backend,
+            log.debug("{} {} -> {}: idle for {} ms, closing", id, clientLabel, backend,
                     idleMillis);
             close(CloseReason.IDLE_TIMEOUT);
             return;
@@ -499,7 +720,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     /** Time since the last byte moved in either direction, from the kernel's counters when splicing. */
     private long idleMillis() {
         long sinceCopy = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lastActivityNanos);
-        if (!splicing) {
+        if (!clientSpliced && !relaySpliced) {
             return sinceCopy;
         }
         return Math.min(sinceCopy, Math.min(kernelIdleMillis(client), kernelIdleMillis(relay)));
@@ -532,15 +753,36 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     /** Sends the 421 line and closes the client cleanly. */
     private void reject(CloseReason reason) {
-        log.debug("{} {}: no relay can take the client ({}), sending 421", id, Addresses.format(clientAddress),
+        log.debug("{} {}: no relay can take the client ({}), sending 421", id, clientLabel,
                 reason.label());
-        ByteBuf line = Unpooled.copiedBuffer(
-                "421 " + context.hostname() + " Service not available, try again later\r\n",
-                StandardCharsets.US_ASCII);
-        bytesToClient += line.readableBytes();
+        replyAndClose(reason, "421 " + context.hostname() + " Service not available, try again later");
+    }
+
+    /** Ends the session with one reply line to the client, then a polite close. */
+    private void replyAndClose(CloseReason reason, String reply) {
+        ByteBuf line = Unpooled.copiedBuffer(reply + "\r\n", StandardCharsets.US_ASCII);
         Channel rejected = client;
         close(reason, false);
         Lingering.replyAndClose(rejected, line, LINGER_AFTER_REJECT_MILLIS);
+    }
+
+    /** Turns the client away when this process ran out of descriptors or memory for the relay socket. */
+    private void onLocalResourceFailure(Throwable cause) {
+        if (resourceLog.tryLog(System.nanoTime())) {
+            log.warn("{} {}: cannot open a relay connection: {}; clients get 421 until resources free up "
+                    + "({} similar failures in the last {} s)", id, clientLabel,
+                    rootMessage(cause), resourceLog.takeSuppressed(), resourceLog.intervalSeconds());
+        }
+        backend = null;
+        reject(CloseReason.OVER_LIMIT);
+    }
+
+    private static String rootMessage(Throwable cause) {
+        Throwable root = cause;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return String.valueOf(root.getMessage());
     }
 
     /** Closes the other side once everything already written to it has been flushed. */
@@ -555,10 +797,18 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return;
         }
         if (cause instanceof IOException) {
-            log.debug("{} {} -> {}: {} connection failed: {}", id, Addresses.format(clientAddress), backend, side,
+            log.debug("{} {} -> {}: {} connection failed: {}", id, clientLabel, backend, side,
                     cause.getMessage());
+        } else if (cause instanceof OutOfMemoryError) {
+            // Out of direct memory: this session ends, the process and the other sessions go on.
+            // TODO: no test exhausts direct memory yet; this path is known only from reading Netty's read loops.
+            if (resourceLog.tryLog(System.nanoTime())) {
+                log.warn("{} {} -> {}: out of memory on the {} side: {}; closing the session ({} similar failures "
+                        + "in the last {} s)", id, clientLabel, backend, side, cause.getMessage(),
+                        resourceLog.takeSuppressed(), resourceLog.intervalSeconds());
+            }
         } else {
-            log.warn("{} {} -> {}: unexpected error on the {} side", id, Addresses.format(clientAddress), backend,
+            log.warn("{} {} -> {}: unexpected error on the {} side", id, clientLabel, backend,
                     side, cause);
         }
         if (state == State.GREETING && "relay".equals(side)) {
@@ -598,6 +848,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         state = State.CLOSED;
         cancelTimer();
         releaseGreeting();
+        releaseEarlyBytes();
+        if (admission != null) {
+            admission.release();
+        }
         if (relay != null) {
             relay.close();
         }
@@ -610,7 +864,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         registry.remove(this);
         observer.onClosed(record(reason));
         log.debug("{} {} -> {}: closed ({}), {} bytes from client, {} bytes to client", id,
-                Addresses.format(clientAddress), backend, reason.label(), bytesFromClient, bytesToClient);
+                clientLabel, backend, reason.label(), bytesFromClient(), bytesToClient());
     }
 
     private SessionRecord record(CloseReason reason) {
@@ -618,7 +872,24 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         return new SessionRecord(id, acceptEpochMillis, clientAddress, context.name(), context.pool().name(),
                 carried ? backend.name() : null, carried ? backend.address() : null, tried.size(),
                 carried ? connectNanos : -1, greetingCode, System.nanoTime() - acceptNanos,
-                splicing ? -1 : bytesFromClient, splicing ? -1 : bytesToClient, reason);
+                bytesFromClient(), bytesToClient(), reason);
+    }
+
+    /** Bytes read from the client, all forwarded to the relay unless the session broke. */
+    private long bytesFromClient() {
+        return clientReads.bytesRead() - proxyHeaderBytes + drainedFromClient;
+    }
+
+    /** Bytes read from the carrying relay (greeting included), all forwarded to the client. */
+    private long bytesToClient() {
+        return (relayReadsInUse == null ? 0 : relayReadsInUse.bytesRead()) + drainedFromRelay;
+    }
+
+    private void releaseEarlyBytes() {
+        if (earlyClientBytes != null) {
+            earlyClientBytes.release();
+            earlyClientBytes = null;
+        }
     }
 
     private void releaseGreeting() {

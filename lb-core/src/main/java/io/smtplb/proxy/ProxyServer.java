@@ -8,6 +8,10 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollMode;
 import io.netty.channel.socket.SocketChannel;
+import io.smtplb.config.Settings.LimitSettings;
+import io.smtplb.guard.AcceptErrorHandler;
+import io.smtplb.guard.ConnectionGuard;
+import io.smtplb.guard.ProxyHeaderGate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,6 +28,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>On epoll each address gets one server socket per event loop with SO_REUSEPORT, so the kernel spreads
  * accepts over the loops. TCP_DEFER_ACCEPT is never set: an SMTP client waits for the server's greeting
  * before it sends anything, so a deferred accept would never complete.
+ *
+ * <p>Every new client passes the {@link ConnectionGuard} (allow and deny lists, connection limits) before a relay
+ * is contacted; on listeners with {@code accept-proxy = on} it first passes a {@link ProxyHeaderGate}, which
+ * reads the PROXY header of the balancer in front. Failed accepts, such as running out of file descriptors,
+ * pause accepting briefly instead of spinning (see {@link AcceptErrorHandler}).
  */
 public final class ProxyServer {
 
@@ -36,6 +45,7 @@ public final class ProxyServer {
     private final SessionRegistry sessions = new SessionRegistry();
     private final AtomicLong sessionIds = new AtomicLong();
     private final Map<String, BoundListener> listeners = new LinkedHashMap<>();
+    private final ConnectionGuard guard;
     private volatile SessionObserver observer;
 
     /** One listener's server sockets and the context its new sessions start with. */
@@ -43,17 +53,31 @@ public final class ProxyServer {
         volatile ListenerContext context;
         final List<Channel> channels = new ArrayList<>();
         final List<InetSocketAddress> boundAddresses = new ArrayList<>();
+        final AcceptErrorHandler acceptErrors;
 
         BoundListener(ListenerContext context) {
             this.context = context;
+            this.acceptErrors = new AcceptErrorHandler(context.name());
         }
     }
 
-    public ProxyServer(Transport transport, EventLoopGroup group, int loops, SessionObserver observer) {
+    public ProxyServer(Transport transport, EventLoopGroup group, int loops, LimitSettings limits,
+                       SessionObserver observer) {
         this.transport = transport;
         this.group = group;
         this.loops = Math.max(1, loops);
+        this.guard = new ConnectionGuard(limits);
         this.observer = observer;
+    }
+
+    /** Returns the admission control shared by all listeners, for its counters. */
+    public ConnectionGuard guard() {
+        return guard;
+    }
+
+    /** Applies new global limits after a reload; open sessions keep their places in the counters. */
+    public void updateLimits(LimitSettings limits) {
+        guard.updateLimits(limits);
     }
 
     public SessionRegistry sessions() {
@@ -114,15 +138,20 @@ public final class ProxyServer {
                 .channel(transport.serverChannelClass())
                 .option(ChannelOption.SO_BACKLOG, ACCEPT_BACKLOG)
                 .option(ChannelOption.SO_REUSEADDR, true)
+                .handler(bound.acceptErrors)
                 .childOption(ChannelOption.AUTO_READ, false)
+                // TCP_NODELAY is not set here: Netty enables it by default on every socket channel.
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .childOption(ChannelOption.TCP_NODELAY, true)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel channel) {
                         ListenerContext context = bound.context;
-                        String id = String.format("%08x", sessionIds.incrementAndGet());
-                        channel.pipeline().addLast("session", new ClientSession(id, context, sessions, observer));
+                        String id = sessionId(sessionIds.incrementAndGet());
+                        if (context.listener().acceptProxy()) {
+                            ProxyHeaderGate.install(channel.pipeline(), context.listener());
+                        }
+                        channel.pipeline().addLast("session",
+                                new ClientSession(id, context, sessions, observer, guard));
                     }
                 });
         if (transport.isEpoll()) {
@@ -133,7 +162,13 @@ public final class ProxyServer {
         return bootstrap;
     }
 
-    /** Returns the addresses a listener is bound to (with the real port when the configuration said 0). */
+    /** Formats a session number as 8 or more hex digits, the connection id that log lines start with. */
+    static String sessionId(long number) {
+        String hex = Long.toHexString(number);
+        return hex.length() >= 8 ? hex : "00000000".substring(hex.length()) + hex;
+    }
+
+        /** Returns the addresses a listener is bound to (with the real port when the configuration said 0). */
     public synchronized List<InetSocketAddress> boundAddresses(String listener) {
         BoundListener bound = listeners.get(listener);
         return bound == null ? List.of() : List.copyOf(bound.boundAddresses);
