@@ -1,6 +1,9 @@
 package io.smtplb;
 
 import io.netty.channel.EventLoopGroup;
+import io.smtplb.accesslog.AccessLog;
+import io.smtplb.admin.AdminServer;
+import io.smtplb.admin.BackendAdmin;
 import io.smtplb.balance.Backend;
 import io.smtplb.balance.BackendPool;
 import io.smtplb.config.BackendSettings;
@@ -17,24 +20,36 @@ import io.smtplb.health.HealthChecker;
 import io.smtplb.health.HealthListener;
 import io.smtplb.health.HealthState;
 import io.smtplb.health.ProbeResult;
+import io.smtplb.metrics.BalancerView;
+import io.smtplb.metrics.Metrics;
 import io.smtplb.proxy.CloseReason;
 import io.smtplb.proxy.ListenerContext;
 import io.smtplb.proxy.ProxyServer;
 import io.smtplb.proxy.SessionObserver;
+import io.smtplb.proxy.SessionRecord;
 import io.smtplb.proxy.Transport;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A running balancer: event loops, listeners, pools, health checks.
+ * A running balancer: event loops, listeners, pools, health checks, metrics, the access log and the admin
+ * endpoint.
  *
- * <p>Created by {@link #start(Settings, SessionObserver)}; stopped by {@link #shutdown(Duration)}, which stops
+ * <p>Created by {@link #start(Settings, SessionObserver)}; reconfigured by {@link #reload()}, which applies a
+ * changed file to new sessions without cutting open ones; stopped by {@link #shutdown(Duration)}, which stops
  * accepting, lets open sessions finish up to the drain deadline, then closes what remains.
  */
 public final class SmtpLoadBalancer implements AutoCloseable {
@@ -47,16 +62,33 @@ public final class SmtpLoadBalancer implements AutoCloseable {
     private final HealthChecker healthChecker;
     private final Map<String, BackendPool> pools = new ConcurrentHashMap<>();
     private final Map<Backend, CheckedBackend> checks = new ConcurrentHashMap<>();
+    /** The settings the process started with; the values that need a restart are read from here. */
+    private final Settings startup;
+    private final Instant startedAt = Instant.now();
+    private final AccessLog accessLog;
+    private final Metrics metrics;
+    private final HealthListener healthMetrics;
+    /** Runs reloads, which read files and resolve host names, away from the event loops. */
+    private final ExecutorService reloadThread =
+            Executors.newSingleThreadExecutor(new DefaultThreadFactory("smtplb-reload", true));
     private volatile Settings settings;
     private volatile HealthListener healthObserver;
+    private volatile AdminServer admin;
 
     private SmtpLoadBalancer(Settings settings, Transport transport, SessionObserver observer) {
+        // Opened first: a file that cannot be opened stops the start before any thread exists.
+        this.accessLog = AccessLog.start(settings.accessLog());
+        this.startup = settings;
         this.settings = settings;
         this.transport = transport;
+        this.metrics = new Metrics(new View());
+        this.healthMetrics = metrics.healthListener();
+        metrics.setAccessLogDropped(accessLog::droppedLines);
         int threads = settings.eventLoopThreads() > 0 ? settings.eventLoopThreads()
                 : Runtime.getRuntime().availableProcessors();
         this.group = transport.newGroup(threads, "smtplb-loop");
-        this.proxy = new ProxyServer(transport, group, threads, observer);
+        SessionObserver observers = new ObserverChain(metrics.sessionObserver(), accessLog, observer);
+        this.proxy = new ProxyServer(transport, group, threads, settings.limits(), observers);
         this.healthChecker = new HealthChecker(group, transport.socketChannelClass(), new HealthEvents());
     }
 
@@ -75,6 +107,8 @@ public final class SmtpLoadBalancer implements AutoCloseable {
         try {
             balancer.startPools();
             balancer.bindListeners();
+            balancer.metrics.declare(settings.listeners().keySet(), balancer.pools());
+            balancer.startAdmin();
         } catch (RuntimeException e) {
             balancer.close();
             throw e;
@@ -85,20 +119,51 @@ public final class SmtpLoadBalancer implements AutoCloseable {
     }
 
     private ForwardingMode forwardingMode() {
-        if (settings.forwarding() == ForwardingMode.SPLICE && !transport.isEpoll()) {
+        if (startup.forwarding() == ForwardingMode.SPLICE && !transport.isEpoll()) {
             return ForwardingMode.COPY;
         }
-        return settings.forwarding();
+        return startup.forwarding();
+    }
+
+    private void startAdmin() {
+        InetSocketAddress bind = startup.admin().bind();
+        if (bind != null) {
+            admin = AdminServer.start(this, transport, bind, startup.admin().token());
+        }
     }
 
     private void startPools() {
         for (PoolSettings poolSettings : settings.pools().values()) {
-            BackendPool pool = new BackendPool(poolSettings);
-            pools.put(poolSettings.name(), pool);
-            for (Backend backend : pool.members().all()) {
-                watch(pool, backend);
-            }
+            addPool(poolSettings);
         }
+    }
+
+    /** Creates a pool and starts checking its backends. */
+    BackendPool addPool(PoolSettings poolSettings) {
+        BackendPool pool = new BackendPool(poolSettings);
+        pools.put(poolSettings.name(), pool);
+        for (Backend backend : pool.members().all()) {
+            watch(pool, backend);
+        }
+        return pool;
+    }
+
+    /** Stops checking a pool's backends and removes the pool; its open sessions finish. */
+    void removePool(String name) {
+        BackendPool pool = pools.remove(name);
+        if (pool != null) {
+            pool.members().all().forEach(this::unwatch);
+        }
+    }
+
+    /** Returns the pool with this name, including one a reload is about to remove, or {@code null}. */
+    BackendPool poolNamed(String name) {
+        return pools.get(name);
+    }
+
+    /** Returns the names of every pool, including those a reload is about to remove. */
+    List<String> poolNames() {
+        return List.copyOf(pools.keySet());
     }
 
     private void bindListeners() {
@@ -110,12 +175,12 @@ public final class SmtpLoadBalancer implements AutoCloseable {
         }
     }
 
-    private ListenerContext contextFor(ListenerSettings listener) {
+    ListenerContext contextFor(ListenerSettings listener) {
         return new ListenerContext(listener, pools.get(listener.pool()), settings.hostname(), forwardingMode(),
                 settings.timeouts().idle());
     }
 
-    private void watch(BackendPool pool, Backend backend) {
+    void watch(BackendPool pool, Backend backend) {
         HealthCheckSettings healthSettings = healthSettingsFor(pool.settings(), backend);
         CheckedBackend check = healthChecker.register(new BackendRef(pool.name(), backend.name()),
                 backend.address(), healthSettings, true);
@@ -133,7 +198,16 @@ public final class SmtpLoadBalancer implements AutoCloseable {
         });
     }
 
-    private static HealthCheckSettings healthSettingsFor(PoolSettings pool, Backend backend) {
+    /** Stops checking a backend that a reload removed; passive reports of its remaining sessions are ignored. */
+    void unwatch(Backend backend) {
+        CheckedBackend check = checks.remove(backend);
+        if (check != null) {
+            check.cancel();
+        }
+        backend.setPassiveHealth(Backend.PassiveHealth.NONE);
+    }
+
+    static HealthCheckSettings healthSettingsFor(PoolSettings pool, Backend backend) {
         for (BackendSettings backendSettings : pool.backends()) {
             if (backendSettings.name().equals(backend.name())) {
                 return pool.healthCheck().withProxyHeader(backendSettings.sendProxy());
@@ -171,6 +245,7 @@ public final class SmtpLoadBalancer implements AutoCloseable {
 
         @Override
         public void onCheckCompleted(BackendRef ref, ProbeResult result) {
+            healthMetrics.onCheckCompleted(ref, result);
             HealthListener extra = healthObserver;
             if (extra != null) {
                 extra.onCheckCompleted(ref, result);
@@ -193,6 +268,94 @@ public final class SmtpLoadBalancer implements AutoCloseable {
 
     public ProxyServer proxy() {
         return proxy;
+    }
+
+    /** Returns the metrics that {@code GET /metrics} exposes. */
+    public Metrics metrics() {
+        return metrics;
+    }
+
+    /** Returns the access log, which a reload reopens. */
+    public AccessLog accessLog() {
+        return accessLog;
+    }
+
+    /** Returns when the balancer started. */
+    public Instant startedAt() {
+        return startedAt;
+    }
+
+    /** Returns the forwarding mode in effect: copy when the configuration asked for splice without epoll. */
+    public ForwardingMode forwarding() {
+        return forwardingMode();
+    }
+
+    /** Returns the settings the process started with, which hold the values that only a restart changes. */
+    public Settings startupSettings() {
+        return startup;
+    }
+
+    /** Returns the admin endpoint's address, or {@code null} when {@code admin.bind} is empty. */
+    public InetSocketAddress adminAddress() {
+        AdminServer server = admin;
+        return server == null ? null : server.address();
+    }
+
+    /** Returns the operator actions on backends, or {@code null} when the admin endpoint is disabled. */
+    public BackendAdmin backendAdmin() {
+        AdminServer server = admin;
+        return server == null ? null : server.backendAdmin();
+    }
+
+    AdminServer adminServer() {
+        return admin;
+    }
+
+    /**
+     * Rereads the configuration file ({@link Settings#source()}) and applies it to new sessions at once:
+     * pools, backends, weights, health checks, listeners, limits, the admin token and the access log. Open
+     * sessions keep the relay and settings they started with; counters continue. An invalid file changes
+     * nothing; every problem is logged with file, line and key. Settings that need a restart
+     * ({@code event-loop-threads}, {@code forwarding}, {@code admin.bind}) are logged and ignored.
+     *
+     * <p>Blocks while the file is read and host names are resolved, so it must not run on an event loop;
+     * {@link #reloadAsync()} runs it on the reload thread.
+     */
+    public synchronized ReloadResult reload() {
+        return new ConfigReloader(this, log).reload();
+    }
+
+    /** Applies settings that the caller loaded, exactly as {@link #reload()} applies a valid file. */
+    public synchronized ReloadResult apply(Settings next) {
+        return new ConfigReloader(this, log).apply(next);
+    }
+
+    /** Runs {@link #reload()} on the reload thread; SIGHUP and {@code POST /api/reload} use this. */
+    public CompletableFuture<ReloadResult> reloadAsync() {
+        return CompletableFuture.supplyAsync(this::reload, reloadThread);
+    }
+
+    void replaceSettings(Settings next) {
+        this.settings = next;
+    }
+
+    /**
+     * The outcome of a reload.
+     *
+     * @param applied whether the file took effect; {@code false} when it was invalid and nothing changed
+     * @param changes what changed, one phrase each, such as {@code backend relays/mx3 added}
+     * @param needsRestart changed settings that take effect only after a restart, such as
+     *     {@code forwarding: splice -> copy}
+     * @param problems why the file was rejected ({@code file:line: key: message}), or what could not be applied
+     *     although the file was valid (a listener address already in use)
+     */
+    public record ReloadResult(boolean applied, List<String> changes, List<String> needsRestart,
+                               List<String> problems) {
+        public ReloadResult {
+            changes = List.copyOf(changes);
+            needsRestart = List.copyOf(needsRestart);
+            problems = List.copyOf(problems);
+        }
     }
 
     /** Returns the pools by name, in configuration order. */
@@ -237,9 +400,110 @@ public final class SmtpLoadBalancer implements AutoCloseable {
     @Override
     public void close() {
         proxy.stopAccepting();
+        AdminServer server = admin;
+        if (server != null) {
+            server.close();
+        }
+        reloadThread.shutdownNow();
         healthChecker.close();
         proxy.sessions().closeAll(CloseReason.SHUTDOWN);
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        // After the event loops stopped, so the lines of the sessions closed above are written too.
+        accessLog.close();
+    }
+
+    /** The live state that the metrics read at scrape time. */
+    private final class View implements BalancerView {
+        @Override
+        public Map<String, BackendPool> pools() {
+            return SmtpLoadBalancer.this.pools();
+        }
+
+        @Override
+        public CheckedBackend healthOf(Backend backend) {
+            return checks.get(backend);
+        }
+
+        @Override
+        public List<String> listenerNames() {
+            return List.copyOf(settings.listeners().keySet());
+        }
+
+        @Override
+        public boolean isListenerBound(String listener) {
+            return proxy.isBound(listener);
+        }
+    }
+
+    /**
+     * Passes each session event to the metrics, the access log and the caller's observer, in that order. An
+     * observer that throws is logged and does not stop the others or the session.
+     */
+    private static final class ObserverChain implements SessionObserver {
+        private final SessionObserver[] observers;
+
+        ObserverChain(SessionObserver... observers) {
+            this.observers = observers;
+        }
+
+        @Override
+        public void onAccepted(String listener) {
+            for (SessionObserver observer : observers) {
+                try {
+                    observer.onAccepted(listener);
+                } catch (RuntimeException e) {
+                    failed(observer, e);
+                }
+            }
+        }
+
+        @Override
+        public void onBackendConnected(Backend backend, long connectNanos) {
+            for (SessionObserver observer : observers) {
+                try {
+                    observer.onBackendConnected(backend, connectNanos);
+                } catch (RuntimeException e) {
+                    failed(observer, e);
+                }
+            }
+        }
+
+        @Override
+        public void onBackendConnectFailed(Backend backend, String reason) {
+            for (SessionObserver observer : observers) {
+                try {
+                    observer.onBackendConnectFailed(backend, reason);
+                } catch (RuntimeException e) {
+                    failed(observer, e);
+                }
+            }
+        }
+
+        @Override
+        public void onGreeting(Backend backend, int code) {
+            for (SessionObserver observer : observers) {
+                try {
+                    observer.onGreeting(backend, code);
+                } catch (RuntimeException e) {
+                    failed(observer, e);
+                }
+            }
+        }
+
+        @Override
+        public void onClosed(SessionRecord session) {
+            for (SessionObserver observer : observers) {
+                try {
+                    observer.onClosed(session);
+                } catch (RuntimeException e) {
+                    failed(observer, e);
+                }
+            }
+        }
+
+        private static void failed(SessionObserver observer, RuntimeException e) {
+            log.warn("session observer {} failed: {}", observer.getClass().getSimpleName(), e.toString(), e);
+        }
     }
 
     private static void sleepQuietly(long millis) {

@@ -30,7 +30,7 @@ class BenchmarkSmokeTest {
 
     @ParameterizedTest
     @ValueSource(classes = {BackendPickBenchmark.class, SmtpReplyDecodeBenchmark.class,
-            ProxyHeaderEncodeBenchmark.class})
+            ProxyHeaderEncodeBenchmark.class, MetricsRecordingBenchmark.class})
     @Timeout(60)
     void benchmarkClassRunsOneIteration(Class<?> benchmarkClass) throws RunnerException {
         Options options = new OptionsBuilder()

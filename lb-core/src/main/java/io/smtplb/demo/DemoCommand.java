@@ -91,7 +91,9 @@ public final class DemoCommand {
         out.println("  swaks --server 127.0.0.1:2525 --from demo@example.test --to you@example.test");
         out.println("Send ten and watch them spread over the relays:");
         out.println("  for i in $(seq 10); do swaks -S --server 127.0.0.1:2525 --to you@example.test; done");
-        out.println("Each relay prints a line for every message it accepts. Stop the demo with Ctrl-C.");
+        out.println("Each relay prints a line for every message it accepts.");
+        out.println("Status page: http://127.0.0.1:9525/   metrics: http://127.0.0.1:9525/metrics");
+        out.println("Stop the demo with Ctrl-C.");
         out.println();
     }
 
