@@ -4,6 +4,7 @@ import io.smtplb.SmtpLoadBalancer.ReloadResult;
 import io.smtplb.admin.AdminServer;
 import io.smtplb.balance.Backend;
 import io.smtplb.balance.BackendPool;
+import io.smtplb.config.BackendSettings;
 import io.smtplb.config.ConfigProblem;
 import io.smtplb.config.InvalidConfigException;
 import io.smtplb.config.ListenerSettings;
@@ -11,6 +12,7 @@ import io.smtplb.config.PoolSettings;
 import io.smtplb.config.Settings;
 import io.smtplb.config.SettingsLoader;
 import io.smtplb.health.CheckedBackend;
+import io.smtplb.health.HealthCheckSettings;
 import io.smtplb.proxy.Addresses;
 import io.smtplb.proxy.ListenerBindException;
 import io.smtplb.proxy.ListenerContext;
@@ -146,7 +148,7 @@ final class ConfigReloader {
             if (was == null || was.backend() != backend) {
                 replaceBackend(pool, was, backend);
             } else {
-                reconfigureBackend(next, was, backend);
+                reconfigureBackend(old, next, was, backend);
             }
         }
         for (Before removed : before.values()) {
@@ -169,7 +171,7 @@ final class ConfigReloader {
         changes.add("backend " + backend + (was == null ? " added" : " rebuilt: backup changed"));
     }
 
-    private void reconfigureBackend(PoolSettings pool, Before was, Backend backend) {
+    private void reconfigureBackend(PoolSettings oldPool, PoolSettings pool, Before was, Backend backend) {
         CheckedBackend check = balancer.healthOf(backend);
         if (check != null) {
             try {
@@ -190,9 +192,24 @@ final class ConfigReloader {
         if (was.maxConnections() != backend.maxConnections()) {
             differences.add("max-connections " + was.maxConnections() + " -> " + backend.maxConnections());
         }
+        HealthCheckSettings.ProxyHeader oldHeader = sendProxyOf(oldPool, backend.name());
+        HealthCheckSettings.ProxyHeader newHeader = sendProxyOf(pool, backend.name());
+        if (oldHeader != newHeader) {
+            differences.add("send-proxy " + lower(oldHeader) + " -> " + lower(newHeader));
+        }
         if (!differences.isEmpty()) {
             changes.add("backend " + backend.pool() + "/" + backend.name() + ": " + String.join(", ", differences));
         }
+    }
+
+    /** Returns the PROXY header a backend of the pool gets, its own setting or the pool's. */
+    private static HealthCheckSettings.ProxyHeader sendProxyOf(PoolSettings pool, String backend) {
+        for (BackendSettings settings : pool.backends()) {
+            if (settings.name().equals(backend)) {
+                return settings.sendProxy();
+            }
+        }
+        return pool.sendProxy();
     }
 
     private static List<String> poolSettingChanges(PoolSettings old, PoolSettings next) {
@@ -206,7 +223,9 @@ final class ConfigReloader {
         compare(keys, "send-proxy", old.sendProxy(), next.sendProxy());
         compare(keys, "tcp-user-timeout", old.tcpUserTimeout(), next.tcpUserTimeout());
         compare(keys, "tcp-keepalive", old.tcpKeepalive(), next.tcpKeepalive());
-        compare(keys, "health-check", old.healthCheck(), next.healthCheck());
+        // The check's PROXY header follows send-proxy, which is compared above; it is no health-check change.
+        compare(keys, "health-check", old.healthCheck().withProxyHeader(HealthCheckSettings.ProxyHeader.OFF),
+                next.healthCheck().withProxyHeader(HealthCheckSettings.ProxyHeader.OFF));
         return keys;
     }
 
@@ -238,8 +257,9 @@ final class ConfigReloader {
                 bind(listener, "moved");
             } else {
                 balancer.proxy().update(balancer.contextFor(listener));
-                if (!listener.equals(previous.listeners().get(listener.name()))) {
-                    changes.add("listener " + listener.name() + " updated");
+                List<String> keys = listenerSettingChanges(previous.listeners().get(listener.name()), listener);
+                if (!keys.isEmpty()) {
+                    changes.add("listener " + listener.name() + ": " + String.join(", ", keys) + " changed");
                 }
             }
         }
@@ -249,6 +269,27 @@ final class ConfigReloader {
                 changes.add("listener " + name + " removed; its open sessions continue");
             }
         }
+    }
+
+    private static List<String> listenerSettingChanges(ListenerSettings old, ListenerSettings next) {
+        List<String> keys = new ArrayList<>();
+        if (old == null) {
+            return keys;
+        }
+        compare(keys, "pool", old.pool(), next.pool());
+        compare(keys, "allow", old.allow(), next.allow());
+        compare(keys, "deny", old.deny(), next.deny());
+        compare(keys, "deny-action", old.denyAction(), next.denyAction());
+        compare(keys, "open-relay-ok", old.openRelayOk(), next.openRelayOk());
+        compare(keys, "accept-proxy", old.acceptProxy(), next.acceptProxy());
+        compare(keys, "trusted-proxies", old.trustedProxies(), next.trustedProxies());
+        compare(keys, "accept-proxy-timeout", old.acceptProxyTimeout(), next.acceptProxyTimeout());
+        compare(keys, "max-connections", old.maxConnections(), next.maxConnections());
+        compare(keys, "max-connections-per-source", old.maxConnectionsPerSource(), next.maxConnectionsPerSource());
+        compare(keys, "max-connection-rate-per-source", old.maxConnectionRatePerSource(),
+                next.maxConnectionRatePerSource());
+        compare(keys, "connection-rate-burst", old.connectionRateBurst(), next.connectionRateBurst());
+        return keys;
     }
 
     private void bind(ListenerSettings listener, String verb) {

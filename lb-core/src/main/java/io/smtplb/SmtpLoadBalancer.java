@@ -113,8 +113,9 @@ public final class SmtpLoadBalancer implements AutoCloseable {
             balancer.close();
             throw e;
         }
-        log.info("smtplb started: {} transport, {} forwarding, {} listeners, {} pools", transport.name(),
-                balancer.forwardingMode().name().toLowerCase(), settings.listeners().size(), settings.pools().size());
+        log.info("smtplb started: {} transport, {} forwarding, listeners: {}, pools: {}", transport.name(),
+                balancer.forwardingMode().name().toLowerCase(), settings.listeners().keySet(),
+                settings.pools().keySet());
         return balancer;
     }
 

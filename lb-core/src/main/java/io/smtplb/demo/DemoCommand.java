@@ -40,7 +40,7 @@ public final class DemoCommand {
             Settings settings = SettingsLoader.parse(config(relays), "demo.conf");
             SmtpLoadBalancer balancer = SmtpLoadBalancer.start(settings, transport, SessionObserver.NONE);
             printWelcome(out, relays);
-            awaitShutdown(balancer, relays, relayGroup);
+            awaitShutdown(balancer, relays, relayGroup, out);
             return 0;
         } catch (ListenerBindException e) {
             err.println("smtplb demo cannot start: " + e.getMessage()
@@ -97,15 +97,25 @@ public final class DemoCommand {
         out.println();
     }
 
-    private static void awaitShutdown(SmtpLoadBalancer balancer, List<DemoRelay> relays, EventLoopGroup group)
-            throws InterruptedException {
+    private static void awaitShutdown(SmtpLoadBalancer balancer, List<DemoRelay> relays, EventLoopGroup group,
+                                      PrintStream out) throws InterruptedException {
         CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        Runnable stop = () -> {
             balancer.shutdown(java.time.Duration.ofSeconds(2));
             relays.forEach(DemoRelay::close);
             group.shutdownGracefully();
+            out.println("smtplb demo stopped");
             stopped.countDown();
-        }, "smtplb-demo-shutdown"));
+        };
+        // As for run: handling the signals here, not in a shutdown hook, lets Ctrl-C and SIGTERM exit with 0.
+        java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
+        sun.misc.SignalHandler onStopSignal = signal -> {
+            if (stopping.compareAndSet(false, true)) {
+                new Thread(stop, "smtplb-demo-shutdown").start();
+            }
+        };
+        sun.misc.Signal.handle(new sun.misc.Signal("TERM"), onStopSignal);
+        sun.misc.Signal.handle(new sun.misc.Signal("INT"), onStopSignal);
         stopped.await();
     }
 }

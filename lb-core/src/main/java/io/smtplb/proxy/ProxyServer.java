@@ -15,7 +15,10 @@ import io.smtplb.guard.ProxyHeaderGate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.channels.ServerSocketChannel;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -114,6 +117,9 @@ public final class ProxyServer {
 
     private void bindAddress(BoundListener bound, InetSocketAddress address) {
         int sockets = transport.isEpoll() ? loops : 1;
+        if (transport.isEpoll()) {
+            ensureNotInUse(bound.context.name(), address);
+        }
         InetSocketAddress actual = address;
         for (int i = 0; i < sockets; i++) {
             Channel channel;
@@ -129,6 +135,26 @@ public final class ProxyServer {
                 actual = (InetSocketAddress) channel.localAddress();
                 bound.boundAddresses.add(actual);
             }
+        }
+    }
+
+    /**
+     * Fails when another socket already listens on {@code address}. SO_REUSEPORT alone would not: the kernel
+     * lets any process of the same user that also sets it (Postfix's smtpd and smtp-sink do) share the port,
+     * and then splits new connections between the two programs without an error. A plain socket bound for a
+     * moment detects that case.
+     */
+    private static void ensureNotInUse(String listener, InetSocketAddress address) {
+        if (address.getPort() == 0) {
+            return;
+        }
+        try (ServerSocketChannel probe = ServerSocketChannel.open()) {
+            probe.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+            probe.bind(address);
+        } catch (IOException e) {
+            throw new ListenerBindException("listener " + listener + ": cannot bind " + Addresses.format(address)
+                    + ": " + e.getMessage() + " (another program listens on it; stop it or choose another address)",
+                    e);
         }
     }
 
@@ -204,7 +230,7 @@ public final class ProxyServer {
         BoundListener bound = listeners.remove(listener);
         if (bound != null) {
             bound.channels.forEach(channel -> channel.close().syncUninterruptibly());
-            log.info("listener {} closed; its {} open sessions continue", listener, sessions.size());
+            log.info("listener {} closed; open sessions continue ({} in all)", listener, sessions.size());
         }
     }
 
