@@ -168,6 +168,9 @@ def render_header(add, environment):
     add(f"Written by `lb-bench/compare.sh` ({environment.get('mode', '?')} run, {environment.get('date', '?')}). "
         "Every figure below was measured in this run; rerun the script to refresh the page.")
     add("")
+    add("How these figures compare with the goals, what the profile showed and what changed because of it: "
+        "[benchmarks-profile.md](benchmarks-profile.md), which the script does not rewrite.")
+    add("")
     if environment.get("mode") == "quick":
         add("**Quick run**: fewer rounds, shorter samples and fewer held connections than a full run, so the "
             "figures are indicative only.")
