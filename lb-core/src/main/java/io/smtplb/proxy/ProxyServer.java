@@ -194,7 +194,7 @@ public final class ProxyServer {
         return hex.length() >= 8 ? hex : "00000000".substring(hex.length()) + hex;
     }
 
-        /** Returns the addresses a listener is bound to (with the real port when the configuration said 0). */
+        /** Returns the addresses a listener is bound to (with the port the kernel chose when the configuration gives 0). */
     public synchronized List<InetSocketAddress> boundAddresses(String listener) {
         BoundListener bound = listeners.get(listener);
         return bound == null ? List.of() : List.copyOf(bound.boundAddresses);
