@@ -629,6 +629,12 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 onError(fromClient ? "relay" : "client", f.cause());
                 return;
             }
+            if (clientInputDone && relayInputDone && outputsShut >= 1) {
+                // The last direction to end: everything is flushed and both sides have sent FIN, so closing
+                // sends this side's FIN as well. It saves a shutdown(2) and the exception Netty builds for it.
+                close(firstEnd);
+                return;
+            }
             ((DuplexChannel) to).shutdownOutput().addListener(done -> onOutputShut());
         });
     }
