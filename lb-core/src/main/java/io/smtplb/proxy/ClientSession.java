@@ -807,7 +807,6 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                     cause.getMessage());
         } else if (cause instanceof OutOfMemoryError) {
             // Out of direct memory: this session ends, the process and the other sessions go on.
-            // TODO: no test exhausts direct memory yet; this path is known only from reading Netty's read loops.
             if (resourceLog.tryLog(System.nanoTime())) {
                 log.warn("{} {} -> {}: out of memory on the {} side: {}; closing the session ({} similar failures "
                         + "in the last {} s)", id, clientLabel, backend, side, cause.getMessage(),
@@ -816,6 +815,12 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         } else {
             log.warn("{} {} -> {}: unexpected error on the {} side", id, clientLabel, backend,
                     side, cause);
+        }
+        if (state == State.GREETING && cause instanceof OutOfMemoryError) {
+            // This process is short of memory, not the relay at fault: no passive failure, and the client
+            // is told to come back later.
+            reject(CloseReason.ERROR);
+            return;
         }
         if (state == State.GREETING && "relay".equals(side)) {
             failOver(FailureReason.CLOSED_EARLY, String.valueOf(cause.getMessage()), false);
@@ -999,7 +1004,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             if (ctx.channel() != relay) {
                 return;
             }
-            if (state == State.GREETING && !(cause instanceof IOException)) {
+            if (state == State.GREETING && !(cause instanceof IOException) && !(cause instanceof OutOfMemoryError)) {
                 failOver(FailureReason.NOT_SMTP, "greeting is not an SMTP reply: " + cause.getMessage(), true);
                 return;
             }

@@ -5,7 +5,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
@@ -22,14 +21,9 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.jar.JarEntry;
-import java.util.jar.JarOutputStream;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.fail;
 
 /**
  * smtplb as a child process with 256 file descriptors ({@code ulimit -n 256}) and a burst of 300 clients that
@@ -41,10 +35,9 @@ import static org.assertj.core.api.Assertions.fail;
 class DescriptorExhaustionTest {
 
     private static final int CLIENTS = 300;
-    private static final Pattern BOUND = Pattern.compile("listener test bound to \\[/127\\.0\\.0\\.1:(\\d+)\\]");
     private static final String ACCEPT_WARN = "listener test: accepting a connection failed";
 
-    private Process balancer;
+    private BalancerProcess balancer;
     private Path directory;
     private final List<Socket> sockets = new ArrayList<>();
 
@@ -54,10 +47,7 @@ class DescriptorExhaustionTest {
             socket.close();
         }
         if (balancer != null) {
-            balancer.destroy();
-            if (!balancer.waitFor(15, TimeUnit.SECONDS)) {
-                balancer.destroyForcibly();
-            }
+            balancer.close();
         }
         if (directory != null) {
             try (Stream<Path> files = Files.walk(directory)) {
@@ -70,8 +60,7 @@ class DescriptorExhaustionTest {
     void burstPastDescriptorLimitIsServedWithoutCrash() throws Exception {
         try (HeaderRelay relay = new HeaderRelay("127.0.0.1", false)) {
             directory = Files.createTempDirectory("smtplb-fd");
-            Path log = directory.resolve("smtplb.out");
-            InetSocketAddress listener = startBalancer(directory, log, relay.address());
+            InetSocketAddress listener = startBalancer(directory, relay.address());
 
             Map<String, AtomicInteger> replies = new ConcurrentHashMap<>();
             CountDownLatch release = new CountDownLatch(1);
@@ -84,7 +73,7 @@ class DescriptorExhaustionTest {
                     sockets.add(socket);
                     readers.submit(() -> serve(socket, replies, answered, release));
                 }
-                awaitLog(log, ACCEPT_WARN, 60_000);
+                balancer.awaitLog(ACCEPT_WARN, 60_000);
                 double cpuSeconds = cpuSecondsOver(balancer.pid(), 2_000);
                 release.countDown();
                 assertThat(answered.await(90, TimeUnit.SECONDS)).as("every client answered; replies: %s", replies)
@@ -96,7 +85,7 @@ class DescriptorExhaustionTest {
                 assertThat(replies.keySet()).as("first lines").allMatch(line -> line.startsWith("220 relay.test")
                         || line.startsWith("421 lb.test "));
                 assertThat(replies.values().stream().mapToInt(AtomicInteger::get).sum()).isEqualTo(CLIENTS);
-                String output = Files.readString(log);
+                String output = balancer.output();
                 long warnLines = output.lines().filter(line -> line.contains(ACCEPT_WARN)).count();
                 assertThat(warnLines).as("rate-limited accept WARN lines").isBetween(1L, 12L);
                 assertThat(output).doesNotContain("exceptionCaught() event was fired").doesNotContain("OutOfMemory");
@@ -131,9 +120,8 @@ class DescriptorExhaustionTest {
         return null;
     }
 
-    private InetSocketAddress startBalancer(Path directory, Path log, InetSocketAddress relay) throws Exception {
-        Path config = directory.resolve("smtplb.conf");
-        Files.writeString(config, """
+    private InetSocketAddress startBalancer(Path directory, InetSocketAddress relay) throws Exception {
+        String config = """
                 smtplb {
                   hostname = "lb.test"
                   event-loop-threads = 2
@@ -142,68 +130,9 @@ class DescriptorExhaustionTest {
                   admin { bind = "" }
                   access-log { enabled = false }
                 }
-                """.formatted(GuardTesting.hostPort(relay)));
-        String java = ProcessHandle.current().info().command().orElse("java");
-        String command = "ulimit -n 256; exec " + java + " -cp \"$SMTPLB_CLASSPATH\" io.smtplb.Main run --config "
-                + config;
-        ProcessBuilder builder = new ProcessBuilder("bash", "-c", command).redirectErrorStream(true)
-                .redirectOutput(log.toFile());
-        builder.environment().put("SMTPLB_CLASSPATH", jarredClassPath(directory));
-        balancer = builder.start();
-
-        Matcher bound = awaitLog(log, BOUND, 30_000);
-        return new InetSocketAddress("127.0.0.1", Integer.parseInt(bound.group(1)));
-    }
-
-    /**
-     * Returns this test's class path with every directory packed into a jar. smtplb runs from its shaded jar, which
-     * stays open; loading a class from a directory opens a file, which fails once descriptors run out.
-     */
-    private static String jarredClassPath(Path directory) throws IOException {
-        List<String> entries = new ArrayList<>();
-        int count = 0;
-        for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
-            Path path = Path.of(entry);
-            if (!Files.isDirectory(path)) {
-                entries.add(entry);
-                continue;
-            }
-            Path jar = directory.resolve("classes-" + (count++) + ".jar");
-            writeJar(path, jar);
-            entries.add(jar.toString());
-        }
-        return String.join(File.pathSeparator, entries);
-    }
-
-    private static void writeJar(Path classes, Path jar) throws IOException {
-        try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar));
-             Stream<Path> files = Files.walk(classes)) {
-            for (Path file : (Iterable<Path>) files.filter(Files::isRegularFile)::iterator) {
-                out.putNextEntry(new JarEntry(classes.relativize(file).toString().replace(File.separatorChar, '/')));
-                Files.copy(file, out);
-                out.closeEntry();
-            }
-        }
-    }
-
-    private Matcher awaitLog(Path log, Pattern pattern, long timeoutMillis) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
-        for (;;) {
-            String output = Files.exists(log) ? Files.readString(log) : "";
-            Matcher matcher = pattern.matcher(output);
-            if (matcher.find()) {
-                return matcher;
-            }
-            if (!balancer.isAlive() || System.nanoTime() > deadline) {
-                fail("smtplb output: no match for " + pattern + " (process alive: " + balancer.isAlive() + "):\n"
-                        + output);
-            }
-            Thread.sleep(50);
-        }
-    }
-
-    private void awaitLog(Path log, String text, long timeoutMillis) throws Exception {
-        awaitLog(log, Pattern.compile(Pattern.quote(text)), timeoutMillis);
+                """.formatted(GuardTesting.hostPort(relay));
+        balancer = BalancerProcess.start(directory, config, "ulimit -n 256", List.of());
+        return balancer.listener();
     }
 
     /** Returns the CPU time the process used during the next {@code windowMillis}, from /proc. */
