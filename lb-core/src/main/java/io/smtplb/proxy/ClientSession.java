@@ -145,6 +145,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     /** Bytes read directly from a spliced socket after its FIN; the allocators do not see them. */
     private long drainedFromClient;
     private long drainedFromRelay;
+    /** Length of the 421 or 554 line smtplb itself wrote to a client it turned away. */
+    private int replyBytes;
     private CountingRecvByteBufAllocator relayReadsInUse;
 
     ClientSession(String id, ListenerContext context, SessionRegistry registry, SessionObserver observer,
@@ -768,6 +770,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private void replyAndClose(CloseReason reason, String reply) {
         ByteBuf line = Unpooled.copiedBuffer(reply + "\r\n", StandardCharsets.US_ASCII);
         Channel rejected = client;
+        replyBytes = line.readableBytes();
         close(reason, false);
         Lingering.replyAndClose(rejected, line, LINGER_AFTER_REJECT_MILLIS);
     }
@@ -893,7 +896,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     /** Bytes read from the carrying relay (greeting included), all forwarded to the client. */
     private long bytesToClient() {
-        return (relayReadsInUse == null ? 0 : relayReadsInUse.bytesRead()) + drainedFromRelay;
+        return (relayReadsInUse == null ? 0 : relayReadsInUse.bytesRead()) + drainedFromRelay + replyBytes;
     }
 
     private void releaseEarlyBytes() {
