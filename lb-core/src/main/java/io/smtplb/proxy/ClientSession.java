@@ -57,7 +57,7 @@ import java.util.concurrent.TimeUnit;
  * <p>Once greeted, bytes are copied; a direction that has carried more than 64 KiB (a message body)
  * switches to splice(2) between the two sockets when forwarding = splice on epoll. End of
  * stream is forwarded per direction (half-close), so the relay's 221 after QUIT and a client's pipelined
- * commands before its FIN always arrive; the session closes both sockets when both directions are done.
+ * commands before its FIN always arrive. The session closes both sockets when both directions are done.
  *
  * <p>Before any relay is contacted the client passes the {@link ConnectionGuard}: a denied address gets
  * {@code 554 5.7.1}, a client over a connection limit {@code 421 4.7.0}, each followed by a clean close. On a
@@ -71,7 +71,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
 
-    /** Longest greeting accepted, over all lines; RFC 5321 allows 512 octets per reply line. */
+    /** Maximum greeting size over all its lines. RFC 5321 allows 512 octets per reply line. */
     private static final int MAX_GREETING_BYTES = 16 * 1024;
     private static final int MAX_REPLY_LINE_LENGTH = 4096;
     /** How long a rejected peer gets to close after our FIN before the socket is closed anyway. */
@@ -81,7 +81,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     /**
      * Bytes copied in one direction before that direction switches to splice(2). The SMTP dialogue stays
      * copied, because splicing a short reply costs more system calls (socket to pipe, pipe to socket, and a
-     * pipe per direction) than one read and one write; message bodies past this size move by splice.
+     * pipe per direction) than one read and one write. Message bodies past this size move by splice.
      */
     private static final int SPLICE_AFTER_BYTES = 64 * 1024;
     /** Attempts, 1 ms apart, to read the end of stream of a spliced socket whose FIN was already reported. */
@@ -94,7 +94,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     /**
      * Session phases. GREETED lasts from a complete 220 greeting until the next event loop turn, while the
-     * greeting decoder is removed; bytes it hands back then were already copied by the tap.
+     * greeting decoder is removed. Bytes the decoder hands back then were already copied by the tap.
      */
     private enum State { IDENTIFYING, CONNECTING, GREETING, GREETED, FORWARDING, CLOSED }
 
@@ -643,7 +643,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     /**
      * Reads what is left in a spliced socket after its FIN. Netty reports the end of stream after the first
-     * spliced batch while more bytes can still wait in the socket; they are read here directly until read(2)
+     * spliced batch while more bytes can still wait in the socket. They are read here directly until read(2)
      * returns end of stream, and written after the spliced bytes already queued on the other channel.
      */
     private void drainSplicedInput(AbstractEpollStreamChannel from, Channel to, boolean fromClient, int retries) {
@@ -820,8 +820,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                     side, cause);
         }
         if (state == State.GREETING && cause instanceof OutOfMemoryError) {
-            // This process is short of memory, not the relay at fault: no passive failure, and the client
-            // is told to come back later.
+            // This process is short of memory and the relay is not at fault, so the relay gets no passive
+            // failure and the client gets 421, which asks it to come back later.
             reject(CloseReason.ERROR);
             return;
         }

@@ -13,23 +13,23 @@ public interface SessionObserver {
     SessionObserver NONE = new SessionObserver() {
     };
 
-    /** A client connection was accepted on {@code listener}. */
+    /** Called when a client connection was accepted on {@code listener}. */
     default void onAccepted(String listener) {
     }
 
-    /** A relay accepted the TCP connection after {@code connectNanos}. */
+    /** Called when a relay accepted the TCP connection, {@code connectNanos} after the connect began. */
     default void onBackendConnected(Backend backend, long connectNanos) {
     }
 
-    /** A TCP connect to a relay failed. */
+    /** Called when a TCP connect to a relay failed. */
     default void onBackendConnectFailed(Backend backend, String reason) {
     }
 
-    /** A relay's greeting was read; {@code code} is its reply code, such as 220 or 421. */
+    /** Called when a relay's greeting was read, with its reply code, such as 220 or 421. */
     default void onGreeting(Backend backend, int code) {
     }
 
-    /** A session ended; {@code session} is complete and may be read but not kept. */
+    /** Called when a session ended. {@code session} is complete and may be read but not kept. */
     default void onClosed(SessionRecord session) {
     }
 }
