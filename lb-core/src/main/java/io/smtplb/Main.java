@@ -136,18 +136,28 @@ public final class Main {
             err.println("smtplb cannot start: " + e.getMessage());
             return EXIT_FAILURE;
         }
+
         reloadOnSighup(balancer, log);
         CountDownLatch stopped = new CountDownLatch(1);
-        Runnable stop = () -> {
+        stopOnSignals(() -> {
             // Read now, so a reloaded shutdown-drain applies.
             Duration drain = balancer.settings().timeouts().shutdownDrain();
             log.info("stopping: no new connections; open sessions get {} s to finish", drain.toSeconds());
             balancer.shutdown(drain);
             log.info("stopped");
             stopped.countDown();
-        };
-        // Handling SIGTERM and SIGINT here, rather than in a shutdown hook, lets a clean stop exit with
-        // status 0: after a hook the JVM exits with 128 + the signal number, which systemd reports as failed.
+        });
+
+        awaitQuietly(stopped);
+        return EXIT_OK;
+    }
+
+    /**
+     * Runs {@code stop} once, on its own thread, at the first SIGTERM or SIGINT. Handling the signals here,
+     * rather than in a shutdown hook, lets a clean stop exit with status 0: after a hook the JVM exits with
+     * 128 + the signal number, which systemd reports as a failure.
+     */
+    public static void stopOnSignals(Runnable stop) {
         AtomicBoolean stopping = new AtomicBoolean();
         SignalHandler onStopSignal = signal -> {
             if (stopping.compareAndSet(false, true)) {
@@ -156,8 +166,6 @@ public final class Main {
         };
         Signal.handle(new Signal("TERM"), onStopSignal);
         Signal.handle(new Signal("INT"), onStopSignal);
-        awaitQuietly(stopped);
-        return EXIT_OK;
     }
 
     /**

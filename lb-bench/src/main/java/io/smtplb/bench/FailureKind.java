@@ -5,9 +5,9 @@ import java.net.ConnectException;
 
 import io.netty.channel.ConnectTimeoutException;
 
-/** Why a load-test session failed; the label is the key in reports. */
+/** The reason a load-test session failed. The label is the key in reports. */
 enum FailureKind {
-    /** The TCP connect was answered with a reset: nothing listens, or the backlog overflowed. */
+    /** The TCP connect got a reset: nothing listens, or the backlog overflowed. */
     CONNECT_REFUSED("connect-refused"),
     /** The TCP connect did not complete within the connect timeout. */
     CONNECT_TIMEOUT("connect-timeout"),

@@ -14,13 +14,13 @@ import java.util.List;
  * Server side of one sink session: greets, accepts EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP and QUIT, discards
  * the message and counts it.
  *
- * <p>Commands may be pipelined: every complete command in a read is answered, and the replies are flushed
+ * <p>Commands may be pipelined: every complete command in a read gets its reply, and the replies are flushed
  * together when the read is complete. Message content is scanned for the {@code CRLF.CRLF} terminator as it
  * arrives and is never buffered, whatever its size. Runs on the channel's event loop only.
  */
 final class SinkSessionHandler extends ByteToMessageDecoder {
 
-    /** Longest command line accepted, including CRLF; RFC 5321 section 4.5.3.1.4 sets 512. */
+    /** Maximum command line length, including CRLF, as RFC 5321 section 4.5.3.1.4 sets it. */
     static final int MAX_COMMAND_LENGTH = 512;
 
     private static final ByteBuf GREETING = reply("220 smtp-sink ESMTP\r\n");
@@ -188,12 +188,23 @@ final class SinkSessionHandler extends ByteToMessageDecoder {
             state = LINE_START;
         }
 
+        private static int afterCr(byte value) {
+            if (value == '\n') {
+                return LINE_START;
+            }
+            return afterOrdinary(value);
+        }
+
+        private static int afterOrdinary(byte value) {
+            return value == '\r' ? SAW_CR : MID_LINE;
+        }
+
         /** Returns {@code false} at the final LF of the terminator, which stops the scan there. */
         @Override
         public boolean process(byte value) {
             switch (state) {
-                case SAW_CR -> state = value == '\n' ? LINE_START : value == '\r' ? SAW_CR : MID_LINE;
-                case LINE_START -> state = value == '.' ? LINE_START_DOT : value == '\r' ? SAW_CR : MID_LINE;
+                case SAW_CR -> state = afterCr(value);
+                case LINE_START -> state = value == '.' ? LINE_START_DOT : afterOrdinary(value);
                 case LINE_START_DOT -> state = value == '\r' ? DOT_CR : MID_LINE;
                 case DOT_CR -> {
                     if (value == '\n') {

@@ -20,7 +20,7 @@ import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 
 /**
- * A fast SMTP sink: accepts sessions, discards every message and counts what it received. It stands in for
+ * A fast SMTP sink: accepts sessions, discards every message and counts what it received. It replaces
  * the relays behind a balancer in benchmarks, so that the relay's own cost stays small and constant.
  *
  * <pre>
@@ -92,12 +92,12 @@ public final class SmtpSink implements AutoCloseable {
         return counters.connections.sum();
     }
 
-    /** Returns the number of {@code QUIT} commands answered with 221. */
+    /** Returns the number of {@code QUIT} commands that got a 221 reply. */
     public long quits() {
         return counters.quits.sum();
     }
 
-    /** Returns the number of commands answered with a 5xx reply. */
+    /** Returns the number of commands that got a 5xx reply. */
     public long rejectedCommands() {
         return counters.rejectedCommands.sum();
     }

@@ -44,7 +44,7 @@ import java.util.function.Supplier;
  * </pre>
  *
  * <p>Runs on the admin event loop. Every request is served there except a reload, which reads the file and
- * resolves host names on the balancer's reload thread and answers when that is done.
+ * resolves host names on the balancer's reload thread and responds when that is done.
  */
 @ChannelHandler.Sharable
 final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {

@@ -38,7 +38,7 @@ record BalancerState(String version, Instant time, Instant started, String trans
      * One listener.
      *
      * @param bound whether every configured address has an open server socket
-     * @param addresses the bound addresses, with the real port when the configuration said 0
+     * @param addresses the bound addresses, with the port the kernel chose when the configuration gives 0
      * @param activeSessions sessions of this listener open now
      * @param acceptedConnections connections accepted since start
      */

@@ -34,7 +34,7 @@ final class StateJson {
         return json.endObject().toString();
     }
 
-    /** Renders the answer to a backend state change. */
+    /** Renders the response to a backend state change. */
     static String adminChange(BackendAdmin.Change change) {
         JsonWriter json = new JsonWriter().beginObject()
                 .field("pool", change.backend().pool())
@@ -46,7 +46,7 @@ final class StateJson {
         return json.endObject().toString();
     }
 
-    /** Renders the answer to a reload. */
+    /** Renders the response to a reload. */
     static String reload(ReloadResult result) {
         JsonWriter json = new JsonWriter().beginObject().field("applied", result.applied());
         strings(json, "changes", result.changes());

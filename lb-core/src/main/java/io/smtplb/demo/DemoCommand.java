@@ -107,15 +107,7 @@ public final class DemoCommand {
             out.println("smtplb demo stopped");
             stopped.countDown();
         };
-        // As for run: handling the signals here, not in a shutdown hook, lets Ctrl-C and SIGTERM exit with 0.
-        java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
-        sun.misc.SignalHandler onStopSignal = signal -> {
-            if (stopping.compareAndSet(false, true)) {
-                new Thread(stop, "smtplb-demo-shutdown").start();
-            }
-        };
-        sun.misc.Signal.handle(new sun.misc.Signal("TERM"), onStopSignal);
-        sun.misc.Signal.handle(new sun.misc.Signal("INT"), onStopSignal);
+        io.smtplb.Main.stopOnSignals(stop);
         stopped.await();
     }
 }

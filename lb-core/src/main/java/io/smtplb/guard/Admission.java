@@ -1,14 +1,14 @@
 package io.smtplb.guard;
 
 /**
- * The answer of {@link ConnectionGuard#admit} for one new client connection: admitted, with counters to release
+ * The result of {@link ConnectionGuard#admit} for one new client connection: admitted, with counters to release
  * when the connection ends, or rejected, with the rule that rejected it.
  *
  * <p>An admission is used by the one event loop that owns the connection; {@link #release()} is idempotent.
  */
 public final class Admission {
 
-    /** Why a connection was admitted or rejected. */
+    /** The reason a connection was admitted or rejected. */
     public enum Outcome {
         /** Every check passed. */
         ADMITTED,

@@ -18,7 +18,7 @@ import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 
 /**
- * The PROXY protocol header that tells a relay who the client really is.
+ * The PROXY protocol header that gives a relay the client's real address.
  *
  * <p>The header names the client as source and the address the client connected to as destination. Its family
  * follows the addresses: two IPv4 addresses give {@code TCP4} with dotted quads, so an IPv4 client of a

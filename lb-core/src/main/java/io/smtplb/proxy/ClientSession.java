@@ -87,7 +87,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     /** Attempts, 1 ms apart, to read the end of stream of a spliced socket whose FIN was already reported. */
     private static final int DRAIN_MAX_RETRIES = 1000;
     private static final byte[] QUIT = "QUIT\r\n".getBytes(StandardCharsets.US_ASCII);
-    /** Rejections and local resource failures are logged at most once per this interval, with a count. */
+    /** Interval between two log lines about rejections or local resource failures; each line counts the rest. */
     private static final long REJECTION_LOG_INTERVAL_MILLIS = 60_000;
     private static final LogThrottle overLimitLog = new LogThrottle(REJECTION_LOG_INTERVAL_MILLIS);
     private static final LogThrottle resourceLog = new LogThrottle(REJECTION_LOG_INTERVAL_MILLIS);
@@ -821,7 +821,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
         if (state == State.GREETING && cause instanceof OutOfMemoryError) {
             // This process is short of memory and the relay is not at fault, so the relay gets no passive
-            // failure and the client gets 421, which asks it to come back later.
+            // failure and the client gets 421, the SMTP reply for "try again later".
             reject(CloseReason.ERROR);
             return;
         }

@@ -37,7 +37,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * Relays fail under load: three real relays (Postfix smtp-sink), one killed with SIGKILL mid-run and started
  * again. Connect retry and greeting failover must hide the failure from every new session until the health
- * check notices; only sessions in flight on the killed relay may break.
+ * check notices. Only sessions in flight on the killed relay may break.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class FailoverUnderLoadTest {

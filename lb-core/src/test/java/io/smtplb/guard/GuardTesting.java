@@ -85,7 +85,7 @@ final class GuardTesting {
         }
     }
 
-    /** Polls {@code condition} every 10 ms until it holds or {@code timeoutMillis} pass. */
+    /** Polls {@code condition} every 10 ms until it is true or {@code timeoutMillis} pass. */
     static void await(String what, long timeoutMillis, BooleanSupplier condition) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
         while (!condition.getAsBoolean()) {

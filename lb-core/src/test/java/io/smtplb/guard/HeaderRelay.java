@@ -20,7 +20,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * A relay on a chosen loopback address that behaves like Postfix with {@code smtpd_upstream_proxy_protocol}: it
  * reads the PROXY header with a single read before it greets, and records what that read returned. Without
- * {@code expectHeader} it greets at once. Then it answers every line with 250 and QUIT with 221.
+ * {@code expectHeader} it greets at once. Then it replies 250 to every line and 221 to QUIT.
  */
 final class HeaderRelay implements AutoCloseable {
 

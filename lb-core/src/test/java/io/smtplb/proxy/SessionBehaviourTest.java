@@ -26,7 +26,7 @@ class SessionBehaviourTest {
 
     private static final String REJECT_421 = "421 lb.test Service not available, try again later";
 
-    /** A relay that greets, answers EHLO and QUIT, and closes right after its 221 reply. */
+    /** A relay that greets, replies to EHLO and QUIT, and closes right after its 221 reply. */
     private static ScriptedRelay quitRelay(String name) throws IOException {
         return new ScriptedRelay(socket -> {
             InputStream in = socket.getInputStream();

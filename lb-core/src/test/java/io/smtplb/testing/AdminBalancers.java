@@ -67,8 +67,8 @@ public final class AdminBalancers {
     }
 
     /**
-     * A relay that greets with {@code 220 NAME ESMTP}, answers every command with {@code 250 NAME ok}, and
-     * answers QUIT with {@code 221 NAME bye} before it closes.
+     * A relay that greets with {@code 220 NAME ESMTP}, replies {@code 250 NAME ok} to every command and
+     * replies to QUIT with {@code 221 NAME bye} before it closes.
      */
     public static ScriptedRelay quitRelay(String name) throws IOException {
         return new ScriptedRelay(socket -> {
@@ -122,7 +122,7 @@ public final class AdminBalancers {
             return reply;
         }
 
-        /** Returns whether the balancer closed the connection: the next read sees end of stream or a reset. */
+        /** Returns whether the balancer closed the connection: the next read returns end of stream or fails with a reset. */
         public boolean isClosedByPeer() {
             try {
                 return socket.getInputStream().read() < 0;

@@ -55,7 +55,7 @@ public final class AdminClient {
         return builder;
     }
 
-    /** Polls {@code condition} every 20 ms until it holds or {@code timeout} passes; returns whether it held. */
+    /** Polls {@code condition} every 20 ms until it is true or {@code timeout} passes, and returns whether it became true. */
     public static boolean await(Duration timeout, BooleanSupplier condition) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
