@@ -1,9 +1,9 @@
 package io.smtplb.proxy;
 
-import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelConfig;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -12,12 +12,13 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.epoll.AbstractEpollStreamChannel;
-import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollMode;
 import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannelConfig;
 import io.netty.channel.epoll.EpollTcpInfo;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
+import io.netty.channel.socket.InternetProtocolFamily;
 import io.netty.handler.codec.smtp.SmtpResponse;
 import io.netty.handler.codec.smtp.SmtpResponseDecoder;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -37,6 +38,7 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.net.ConnectException;
+import java.net.Inet4Address;
 import java.net.InetSocketAddress;
 import java.nio.channels.ClosedChannelException;
 import java.nio.charset.StandardCharsets;
@@ -93,8 +95,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private static final LogThrottle resourceLog = new LogThrottle(REJECTION_LOG_INTERVAL_MILLIS);
 
     /**
-     * Session phases. GREETED lasts from a complete 220 greeting until the next event loop turn, while the
-     * greeting decoder is removed. Bytes the decoder hands back then were already copied by the tap.
+     * Session phases. GREETED lasts from a complete 220 greeting to the end of the read that carried it: the
+     * greeting decoder is removed and hands back the bytes behind the greeting, which the tap has already copied.
      */
     private enum State { IDENTIFYING, CONNECTING, GREETING, GREETED, FORWARDING, CLOSED }
 
@@ -225,7 +227,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        if (state == State.CLOSED) {
+        if (state == State.CLOSED || onLastInputEnded(client)) {
             return;
         }
         endFirst(CloseReason.CLIENT_CLOSED);
@@ -320,46 +322,73 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         state = State.CONNECTING;
 
         long startNanos = System.nanoTime();
-        bootstrap(pool).connect(next.address()).addListener((ChannelFuture f) -> {
-            // When the socket cannot even be created (no descriptor left), Netty completes the future on its
-            // global executor instead of this event loop.
-            if (client.eventLoop().inEventLoop()) {
-                onRelayConnect(f, next, startNanos);
-            } else {
-                client.eventLoop().execute(() -> onRelayConnect(f, next, startNanos));
+        Channel channel;
+        try {
+            channel = newRelayChannel(pool, next.address());
+        } catch (ChannelException e) {
+            // No socket could be created (out of descriptors or memory).
+            onRelayConnectFailed(next, e);
+            return;
+        }
+        client.eventLoop().register(channel).addListener((ChannelFuture registered) -> {
+            if (!registered.isSuccess()) {
+                channel.unsafe().closeForcibly();
+                onRelayConnectFailed(next, new ChannelException(registered.cause()));
+                return;
             }
+            channel.connect(next.address()).addListener((ChannelFuture f) -> onRelayConnect(f, next, startNanos));
         });
     }
 
-    private Bootstrap bootstrap(PoolSettings pool) {
-        Bootstrap bootstrap = new Bootstrap()
-                .group(client.eventLoop())
-                .channel(relayChannelClass())
-                .option(ChannelOption.AUTO_READ, false)
-                .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) pool.connectTimeout().toMillis())
-                .option(ChannelOption.RCVBUF_ALLOCATOR, new CountingRecvByteBufAllocator())
-                .handler(new RelayHandler());
-        if (pool.tcpKeepalive().toSeconds() > 0) {
-            bootstrap.option(ChannelOption.SO_KEEPALIVE, true);
-        }
+    /**
+     * Creates the relay channel, registered next on the client's event loop. The channel is built directly rather
+     * than through a {@code Bootstrap}, which would add an option map, a resolver lookup and a task hop to every
+     * connect.
+     *
+     * <p>The relay channel reads from the start: its greeting passes the greeting tap and decoder, which are in
+     * place before the first read, and keeping reads on saves the epoll interest changes of explicit reads.
+     *
+     * @throws ChannelException when no socket can be created or configured
+     */
+    private Channel newRelayChannel(PoolSettings pool, InetSocketAddress target) {
+        boolean keepalive = pool.tcpKeepalive().toSeconds() > 0;
+        Channel channel;
         if (client instanceof EpollSocketChannel) {
-            bootstrap.option(EpollChannelOption.EPOLL_MODE, EpollMode.LEVEL_TRIGGERED);
-            if (pool.tcpKeepalive().toSeconds() > 0) {
-                // No TCP_KEEPINTVL or TCP_KEEPCNT: with TCP_USER_TIMEOUT set, Linux drops the connection once
-                // a keepalive probe stays unanswered for that long, so two more setsockopt calls buy nothing.
-                bootstrap.option(EpollChannelOption.TCP_KEEPIDLE, (int) pool.tcpKeepalive().toSeconds());
-            }
-            if (!pool.tcpUserTimeout().isZero()) {
-                bootstrap.option(EpollChannelOption.TCP_USER_TIMEOUT, (int) pool.tcpUserTimeout().toMillis());
-            }
+            // An IPv4 relay gets an IPv4 socket; the default dual-stack IPv6 socket costs one more setsockopt.
+            channel = new EpollSocketChannel(target.getAddress() instanceof Inet4Address
+                    ? InternetProtocolFamily.IPv4 : InternetProtocolFamily.IPv6);
+        } else {
+            channel = new io.netty.channel.socket.nio.NioSocketChannel();
         }
-        return bootstrap;
-    }
-
-    private Class<? extends Channel> relayChannelClass() {
-        return client instanceof EpollSocketChannel ? EpollSocketChannel.class
-                : io.netty.channel.socket.nio.NioSocketChannel.class;
+        try {
+            ChannelConfig config = channel.config();
+            config.setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+            config.setConnectTimeoutMillis((int) pool.connectTimeout().toMillis());
+            config.setRecvByteBufAllocator(new CountingRecvByteBufAllocator());
+            if (keepalive) {
+                config.setOption(ChannelOption.SO_KEEPALIVE, true);
+            }
+            if (config instanceof EpollSocketChannelConfig epoll) {
+                epoll.setEpollMode(EpollMode.LEVEL_TRIGGERED);
+                if (keepalive) {
+                    // No TCP_KEEPINTVL or TCP_KEEPCNT: with TCP_USER_TIMEOUT set, Linux drops the connection once
+                    // a keepalive probe stays unanswered for that long, so two more setsockopt calls buy nothing.
+                    epoll.setTcpKeepIdle((int) pool.tcpKeepalive().toSeconds());
+                }
+                if (!pool.tcpUserTimeout().isZero()) {
+                    epoll.setTcpUserTimeout((int) pool.tcpUserTimeout().toMillis());
+                }
+            }
+            channel.pipeline().addLast(new RelayHandler());
+            if (pool.greetingFailover()) {
+                channel.pipeline().addFirst("greeting-decoder", new SmtpResponseDecoder(MAX_REPLY_LINE_LENGTH));
+                channel.pipeline().addFirst("greeting-tap", new GreetingTap());
+            }
+            return channel;
+        } catch (RuntimeException e) {
+            channel.unsafe().closeForcibly();
+            throw e instanceof ChannelException channelException ? channelException : new ChannelException(e);
+        }
     }
 
     private void onRelayConnect(ChannelFuture future, Backend target, long startNanos) {
@@ -379,39 +408,32 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         log.debug("{} {} -> {}: connected in {} us", id, clientLabel, target,
                 TimeUnit.NANOSECONDS.toMicros(connectNanos));
         ProxyHeader proxyHeader = RelayProxyHeader.versionFor(context.pool().settings(), target.name());
-        if (proxyHeader == ProxyHeader.OFF) {
-            afterRelayConnected();
-            return;
-        }
         // From here on the relay counts as connected: a close or error before its greeting fails over, and
         // close() gives its slot back.
         state = State.GREETING;
         Channel connected = relay;
-        RelayProxyHeader.write(relay, RelayProxyHeader.create(proxyHeader, clientAddress, destination))
-                .addListener((ChannelFuture f) -> onProxyHeaderWritten(f, connected));
-    }
-
-    /**
-     * Goes on once the relay has the PROXY header: the greeting is read only afterwards, because a relay that
-     * expects a header sends nothing before it.
-     */
-    private void onProxyHeaderWritten(ChannelFuture future, Channel connected) {
-        if (state == State.CLOSED || relay != connected) {
-            return;
-        }
-        if (!future.isSuccess()) {
-            failOver(FailureReason.CLOSED_EARLY, "writing the PROXY header failed: " + future.cause().getMessage(),
-                    false);
-            return;
-        }
-        afterRelayConnected();
-    }
-
-    private void afterRelayConnected() {
+        // The greeting handlers are in the pipeline before the PROXY header is written. No relay byte can pass them.
         if (context.pool().settings().greetingFailover()) {
             awaitGreeting();
-        } else {
+        }
+        if (proxyHeader != ProxyHeader.OFF) {
+            RelayProxyHeader.write(relay, RelayProxyHeader.create(proxyHeader, clientAddress, destination))
+                    .addListener((ChannelFuture f) -> onProxyHeaderWritten(f, connected));
+        }
+        if (!context.pool().settings().greetingFailover()) {
             startForwarding();
+        }
+    }
+
+    private void onProxyHeaderWritten(ChannelFuture future, Channel connected) {
+        if (state == State.CLOSED || relay != connected || future.isSuccess()) {
+            return;
+        }
+        if (state == State.GREETING) {
+            failOver(FailureReason.CLOSED_EARLY, "writing the PROXY header failed: " + future.cause().getMessage(),
+                    false);
+        } else {
+            onError("relay", future.cause());
         }
     }
 
@@ -437,12 +459,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     private void awaitGreeting() {
         state = State.GREETING;
-        greeting = relay.alloc().heapBuffer(256);
-        relay.pipeline().addFirst("greeting-tap", new GreetingTap());
-        relay.pipeline().addAfter("greeting-tap", "greeting-decoder", new SmtpResponseDecoder(MAX_REPLY_LINE_LENGTH));
+        greeting = relay.alloc().ioBuffer(256);
         long timeoutMillis = context.pool().settings().greetingTimeout().toMillis();
         timer = client.eventLoop().schedule(this::onGreetingTimeout, timeoutMillis, TimeUnit.MILLISECONDS);
-        relay.read();
     }
 
     private void onGreeting(SmtpResponse response) {
@@ -452,9 +471,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             backend.reportPassiveSuccess();
             state = State.GREETED;
             cancelTimer();
-            removeGreetingHandlers(relay);
-            // The decoder may still be inside its decode loop; forwarding starts once it has let go.
-            client.eventLoop().execute(this::startForwarding);
+            // On removal the decoder passes on the bytes after the greeting, which the tap has copied already.
+            // The tap starts forwarding when this read has passed the decoder.
+            relay.pipeline().remove("greeting-decoder");
             return;
         }
         String text = Replies.text(response);
@@ -504,6 +523,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
         cancelTimer();
         state = State.FORWARDING;
+        removeGreetingHandlers(relay);
         ByteBuf toSend = greeting;
         greeting = null;
         if (toSend == null || !toSend.isReadable()) {
@@ -533,8 +553,14 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             relay.writeAndFlush(earlyClientBytes, relay.voidPromise());
             earlyClientBytes = null;
         }
-        client.config().setAutoRead(true);
-        relay.config().setAutoRead(true);
+        // A side whose FIN came while the greeting was written stays without reads: a level-triggered socket at
+        // end of stream would wake the event loop again and again.
+        if (!clientInputDone) {
+            client.config().setAutoRead(true);
+        }
+        if (!relayInputDone) {
+            relay.config().setAutoRead(true);
+        }
         scheduleIdleCheck(context.idleTimeout().toMillis());
     }
 
@@ -572,6 +598,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
      */
     private void startSplice(Channel from, Channel to) {
         from.config().setAutoRead(true);
+        // The end of a spliced input needs the half-closure path, which reads what the last splice left behind.
+        from.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
         ((AbstractEpollStreamChannel) from).spliceTo((AbstractEpollStreamChannel) to, Integer.MAX_VALUE)
                 .addListener(this::onSpliceEnded);
     }
@@ -637,8 +665,61 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 close(firstEnd);
                 return;
             }
-            ((DuplexChannel) to).shutdownOutput().addListener(done -> onOutputShut());
+            shutdownOutput(to);
         });
+    }
+
+    /**
+     * Sends FIN on a channel whose pending writes are flushed. On epoll the socket is shut down directly: Netty's
+     * {@code shutdownOutput()} builds an exception with a stack trace for every call, to fail writes that this
+     * session never queues after the end of a direction.
+     *
+     * <p>When the channel's own input is still open and copied, half-closure is switched off for it: its end of
+     * stream then closes it instead of costing another shutdown(2) (and, once both sides have sent FIN, a failing
+     * one with its exception), and {@link #onLastInputEnded} finishes the session.
+     */
+    private void shutdownOutput(Channel to) {
+        boolean inputOpen = to == client ? !clientInputDone : !relayInputDone;
+        if (inputOpen && !isSpliced(to)) {
+            to.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
+        }
+        if (!(to instanceof AbstractEpollStreamChannel epoll)) {
+            ((DuplexChannel) to).shutdownOutput().addListener(done -> onOutputShut());
+            return;
+        }
+        try {
+            ((io.netty.channel.unix.Socket) epoll.fd()).shutdown(false, true);
+        } catch (IOException e) {
+            onError(to == client ? "client" : "relay", e);
+            return;
+        }
+        onOutputShut();
+    }
+
+    /**
+     * Ends a session whose last open direction reached end of stream on a channel without half-closure: Netty has
+     * closed that channel after passing on every byte read before the FIN. Those bytes are flushed to the other
+     * side, which has already sent its FIN, and then both are closed.
+     *
+     * @return whether the session ended this way
+     */
+    private boolean onLastInputEnded(Channel ended) {
+        boolean otherDone = ended == client ? relayInputDone : clientInputDone;
+        if (state != State.FORWARDING || !otherDone) {
+            return false;
+        }
+        if (ended == client) {
+            clientInputDone = true;
+        } else {
+            relayInputDone = true;
+        }
+        Channel other = ended == client ? relay : client;
+        if (other == null || !other.isActive()) {
+            close(firstEnd);
+            return true;
+        }
+        other.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> close(firstEnd));
+        return true;
     }
 
     /**
@@ -915,7 +996,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     // ---- relay side ---------------------------------------------------------------------------------------
 
-    /** Copies every raw greeting byte before the decoder parses it, so the client gets the same bytes. */
+    /**
+     * Copies every raw greeting byte before the decoder parses it, so the client gets the same bytes, including
+     * any that came in the same read behind the greeting. Once the read has passed the decoder and the greeting
+     * was complete, forwarding starts.
+     */
     private final class GreetingTap extends ChannelInboundHandlerAdapter {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
@@ -929,6 +1014,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 greeting.writeBytes(data, data.readerIndex(), data.readableBytes());
             }
             ctx.fireChannelRead(msg);
+            if (state == State.GREETED) {
+                startForwarding();
+            }
         }
     }
 
@@ -960,10 +1048,6 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             if (ctx.channel() != relay) {
                 return;
             }
-            if (state == State.GREETING) {
-                relay.read();
-                return;
-            }
             if (state == State.FORWARDING) {
                 flushAndThrottle(relay, client);
             }
@@ -990,7 +1074,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
-            if (ctx.channel() != relay || state == State.CLOSED) {
+            if (ctx.channel() != relay || state == State.CLOSED || onLastInputEnded(relay)) {
                 return;
             }
             if (state == State.GREETING) {

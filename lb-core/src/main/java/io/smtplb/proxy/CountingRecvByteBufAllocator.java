@@ -17,7 +17,13 @@ import io.netty.util.UncheckedBooleanSupplier;
  */
 final class CountingRecvByteBufAllocator implements RecvByteBufAllocator {
 
-    private static final AdaptiveRecvByteBufAllocator ADAPTIVE = new AdaptiveRecvByteBufAllocator();
+    /**
+     * Read buffer sizes: Netty's adaptive sizing between 4 KiB and 64 KiB, starting at 16 KiB. With Netty's
+     * default lower bound of 64 bytes, a run of short SMTP replies shrinks the guess to 1 KiB, and the next
+     * message body then takes several reads and as many writes. A read buffer is held only until its bytes are
+     * written to the other side, so idle sessions hold none.
+     */
+    private static final AdaptiveRecvByteBufAllocator ADAPTIVE = new AdaptiveRecvByteBufAllocator(4096, 16384, 65536);
 
     private long bytesRead;
 

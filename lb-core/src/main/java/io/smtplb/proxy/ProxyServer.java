@@ -2,11 +2,15 @@ package io.smtplb.proxy;
 
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFactory;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollMode;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.socket.InternetProtocolFamily;
 import io.netty.channel.socket.SocketChannel;
 import io.smtplb.config.Settings.LimitSettings;
 import io.smtplb.guard.AcceptErrorHandler;
@@ -16,6 +20,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.net.Inet4Address;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.channels.ServerSocketChannel;
@@ -124,7 +129,7 @@ public final class ProxyServer {
         for (int i = 0; i < sockets; i++) {
             Channel channel;
             try {
-                channel = serverBootstrap(bound).bind(actual).sync().channel();
+                channel = serverBootstrap(bound, address).bind(actual).sync().channel();
             } catch (Exception e) {
                 throw new ListenerBindException("listener " + bound.context.name() + ": cannot bind "
                         + Addresses.format(address) + ": " + e.getMessage(), e);
@@ -158,10 +163,9 @@ public final class ProxyServer {
         }
     }
 
-    private ServerBootstrap serverBootstrap(BoundListener bound) {
+    private ServerBootstrap serverBootstrap(BoundListener bound, InetSocketAddress address) {
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(group, group)
-                .channel(transport.serverChannelClass())
                 .option(ChannelOption.SO_BACKLOG, ACCEPT_BACKLOG)
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .handler(bound.acceptErrors)
@@ -180,6 +184,14 @@ public final class ProxyServer {
                                 new ClientSession(id, context, sessions, observer, guard));
                     }
                 });
+        if (transport.isEpoll() && address.getAddress() instanceof Inet4Address) {
+            // An IPv4 address gets an IPv4 socket, and so do the clients it accepts, rather than dual-stack IPv6
+            // sockets that carry IPv4-mapped addresses.
+            bootstrap.channelFactory((ChannelFactory<ServerChannel>) () -> new EpollServerSocketChannel(
+                    InternetProtocolFamily.IPv4));
+        } else {
+            bootstrap.channel(transport.serverChannelClass());
+        }
         if (transport.isEpoll()) {
             bootstrap.option(EpollChannelOption.SO_REUSEPORT, true);
             // splice(2) through Netty needs level-triggered channels on both ends.

@@ -268,6 +268,58 @@ class SessionBehaviourTest {
 
     @ParameterizedTest
     @EnumSource(Mode.class)
+    void bytesSentRightAfterTheGreetingFollowIt(Mode mode) throws Exception {
+        try (ScriptedRelay relay = new ScriptedRelay(socket -> {
+                // One write, so the greeting and the next reply reach the balancer in the same read.
+                socket.getOutputStream().write("220 r1 ESMTP\r\n421 4.3.2 r1 shutting down\r\n".getBytes());
+                socket.getOutputStream().flush();
+                socket.close();
+            });
+             SmtpLoadBalancer balancer = start(mode, List.of(relay.port()), "");
+             Socket client = connect(balancer)) {
+            InputStream in = client.getInputStream();
+            assertThat(Streams.readLine(in)).isEqualTo("220 r1 ESMTP");
+            assertThat(Streams.readLine(in)).isEqualTo("421 4.3.2 r1 shutting down");
+            assertThat(in.read()).isEqualTo(-1);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void clientBytesAfterTheRelaysFinStillReachIt(Mode mode) throws Exception {
+        java.util.concurrent.BlockingQueue<String> received = new java.util.concurrent.LinkedBlockingQueue<>();
+        try (ScriptedRelay relay = new ScriptedRelay(socket -> {
+                InputStream in = socket.getInputStream();
+                Streams.writeLine(socket.getOutputStream(), "220 r1 ESMTP");
+                Streams.readLine(in);
+                Streams.writeLine(socket.getOutputStream(), "221 2.0.0 r1 closing");
+                // Half-close: the relay sends FIN but goes on reading until the client's FIN.
+                socket.shutdownOutput();
+                StringBuilder rest = new StringBuilder();
+                for (String line; (line = Streams.readLine(in)) != null; ) {
+                    rest.append(line).append('|');
+                }
+                received.add(rest.toString());
+                socket.close();
+            });
+             SmtpLoadBalancer balancer = start(mode, List.of(relay.port()), "");
+             Socket client = connect(balancer)) {
+            InputStream in = client.getInputStream();
+            assertThat(Streams.readLine(in)).isEqualTo("220 r1 ESMTP");
+            Streams.writeLine(client.getOutputStream(), "QUIT");
+            assertThat(Streams.readLine(in)).isEqualTo("221 2.0.0 r1 closing");
+            assertThat(in.read()).isEqualTo(-1);
+
+            Streams.writeLine(client.getOutputStream(), "first late line");
+            Streams.writeLine(client.getOutputStream(), "second late line");
+            client.shutdownOutput();
+
+            assertThat(received.poll(10, TimeUnit.SECONDS)).isEqualTo("first late line|second late line|");
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Mode.class)
     void shutdownLetsOpenSessionsFinishUntilTheDeadline(Mode mode) throws Exception {
         try (ScriptedRelay relay = quitRelay("r1")) {
             SmtpLoadBalancer balancer = start(mode, List.of(relay.port()), "");
