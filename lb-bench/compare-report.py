@@ -69,6 +69,9 @@ def read_idle(path):
             if held > 0:
                 values["rss_per_connection_kib"] = (int(values["rss_held_kib"]) - int(values["rss_base_kib"])) / held
                 values["fds_per_connection"] = (int(values["fds_held"]) - int(values["fds_base"])) / held
+                if values.get("heap_base_kib") and values.get("heap_held_kib"):
+                    values["heap_per_connection_kib"] = (
+                        (int(values["heap_held_kib"]) - int(values["heap_base_kib"])) / held)
             idle[values["balancer"]] = values
     return idle
 
@@ -264,8 +267,10 @@ def render_caveats(add, environment):
     add("- CPU time is read from /proc/PID/stat in clock ticks of 10 ms, so a 1-second difference over a sample "
         "is exact to about 1 %.")
     add("- RSS of a JVM grows with its heap and the collector returns memory late, so smtplb's RSS per idle "
-        "connection depends on the JVM options above. RSS counts shared pages in every nginx process, and the "
-        "difference before and while holding removes most of that.")
+        "connection depends on the JVM options above and on how much of the heap earlier garbage had touched, "
+        "which moves it by more than 1 KiB from run to run. The live Java heap per idle connection, "
+        "listed under the idle table, does not depend on that. RSS counts shared pages in every nginx process, "
+        "and the difference before and while holding removes most of that.")
     add("- HAProxy runs with its default thread count (one per core) and `balance leastconn` with TCP checks "
         "every 2 s. nginx runs with `worker_processes auto` and `least_conn` (open-source nginx has no active "
         "checks). smtplb runs with its defaults and `health-check { type = tcp }`, which includes reading each "
@@ -320,6 +325,13 @@ def add_idle_table(add, idle):
         add(f"| {name} | {values['requested']} | {values['held']} | {values['rss_base_kib']} KiB "
             f"| {values['rss_held_kib']} KiB | {values['fds_base']} | {values['fds_held']} | {values['dropped']} |")
     add("")
+    for name in sorted(idle, key=lambda n: ORDER.index(n) if n in ORDER else len(ORDER)):
+        values = idle[name]
+        if "heap_per_connection_kib" in values:
+            add(f"Live Java heap of {name}: {values['heap_base_kib']} KiB before and {values['heap_held_kib']} KiB "
+                f"while holding, {values['heap_per_connection_kib']:.1f} KiB per idle connection (from `jcmd PID "
+                "GC.class_histogram`, which counts only reachable objects after a full collection).")
+            add("")
 
 
 def write_plots(rows, out_dir, stem, environment):

@@ -452,11 +452,21 @@ sum_fds() {
     echo "$total"
 }
 
+# Prints the live Java heap of an smtplb process in KiB, from a class histogram (jcmd runs a full collection
+# first, so only reachable objects count); prints nothing for the other balancers. RSS of a JVM also holds heap
+# pages that earlier garbage touched, so it moves with the heap's high-water mark from run to run.
+live_heap_kib() {
+    local name=$1 pid=$2
+    [[ $name == smtplb* ]] || return 0
+    jcmd "$pid" GC.class_histogram 2>/dev/null | awk '$1 == "Total" { printf "%d", $3 / 1024 }'
+}
+
 # Keeps idle connections open through each balancer and records its memory and descriptors before and
 # while they are open.
 measure_idle() {
-    local name pids port rss_base fd_base rss_held fd_held hold_pid held dropped
-    printf 'balancer\trequested\theld\trss_base_kib\trss_held_kib\tfds_base\tfds_held\tdropped\n' >"$WORK/idle.tsv"
+    local name pids port rss_base fd_base rss_held fd_held heap_base heap_held hold_pid held dropped
+    printf 'balancer\trequested\theld\trss_base_kib\trss_held_kib\tfds_base\tfds_held\tdropped\theap_base_kib\theap_held_kib\n' \
+        >"$WORK/idle.tsv"
     for name in "${BALANCERS[@]}"; do
         pids=${BALANCER_PIDS[$name]}
         port=${BALANCER_PORT[$name]}
@@ -466,6 +476,7 @@ measure_idle() {
         sleep 1
         rss_base=$(sum_rss_kib "$pids")
         fd_base=$(sum_fds "$pids")
+        heap_base=$(live_heap_kib "$name" "$pids")
         rm -f "$WORK/held-$name"
         local hold_args=(--target "$name=127.0.0.1:$port" --mode hold --hold "$HOLD" --concurrency 200
             --timeout 20s --hold-time "$HOLD_TIME" --ready-file "$WORK/held-$name" --workload idle
@@ -481,12 +492,13 @@ measure_idle() {
         sleep 1
         rss_held=$(sum_rss_kib "$pids")
         fd_held=$(sum_fds "$pids")
+        heap_held=$(live_heap_kib "$name" "$pids")
         wait "$hold_pid" || true
         forget_pid "$hold_pid"
         held=$(cat "$WORK/held-$name")
         dropped=$(json_field "$WORK/results.jsonl" hold-end droppedWhileHeld)
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$HOLD" "$held" "$rss_base" "$rss_held" "$fd_base" \
-            "$fd_held" "${dropped:-unknown}" >>"$WORK/idle.tsv"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$HOLD" "$held" "$rss_base" "$rss_held" \
+            "$fd_base" "$fd_held" "${dropped:-unknown}" "$heap_base" "$heap_held" >>"$WORK/idle.tsv"
         log "idle $name: held $held, RSS $rss_base -> $rss_held KiB, descriptors $fd_base -> $fd_held"
     done
 }

@@ -143,7 +143,6 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private CloseReason firstEnd;
     private long lastActivityNanos = acceptNanos;
     private final CountingRecvByteBufAllocator clientReads = new CountingRecvByteBufAllocator();
-    private final CountingRecvByteBufAllocator relayReads = new CountingRecvByteBufAllocator();
     /** Bytes read directly from a spliced socket after its FIN; the allocators do not see them. */
     private long drainedFromClient;
     private long drainedFromRelay;
