@@ -84,7 +84,9 @@ set_plan() {
     if [[ $QUICK -eq 1 ]]; then
         ROUNDS=2; SAMPLE=2s; WARMUP=1s; HOLD=2000; HOLD_TIME=2s; MODE_NAME=quick
     else
-        ROUNDS=5; SAMPLE=4s; WARMUP=3s; HOLD=9000; HOLD_TIME=4s; MODE_NAME=full
+        # 10 s of warm-up: smtplb's JIT compiler is still busy for about 30,000 sessions after a start, and a
+        # balancer runs for months, so the samples should see the compiled code.
+        ROUNDS=5; SAMPLE=4s; WARMUP=10s; HOLD=9000; HOLD_TIME=4s; MODE_NAME=full
     fi
     SESSIONS_CONCURRENCY=32
     SESSIONS_MESSAGE=2KiB
@@ -452,9 +454,9 @@ sum_fds() {
     echo "$total"
 }
 
-# Prints the live Java heap of an smtplb process in KiB, from a class histogram (jcmd runs a full collection
-# first, so only reachable objects count); prints nothing for the other balancers. RSS of a JVM also holds heap
-# pages that earlier garbage touched, so it moves with the heap's high-water mark from run to run.
+# Prints the live Java heap of an smtplb process in KiB, or nothing for the other balancers. It comes from a
+# class histogram: jcmd runs a full collection first, so only reachable objects count. RSS of a JVM also
+# counts heap pages that earlier garbage touched, and moves with the heap's high-water mark from run to run.
 live_heap_kib() {
     local name=$1 pid=$2
     [[ $name == smtplb* ]] || return 0
