@@ -341,8 +341,8 @@ def write_plots(rows, out_dir, stem, environment):
     plots = [
         ("Throughput as a ratio to direct", f"{stem}-throughput.svg", bar_chart(
             "Throughput as a ratio to direct (1.0 = no loss)", balancers,
-            [(f"sessions/s, {environment.get('sessions_message')} messages", "sessions_ratio"),
-             (f"MB/s, {environment.get('bulk_message')} messages", "bulk_ratio")],
+            [(f"× direct's sessions/s, {environment.get('sessions_message')} messages", "sessions_ratio"),
+             (f"× direct's MB/s, {environment.get('bulk_message')} messages", "bulk_ratio")],
             reference=1.0, digits=3)),
         ("Balancer CPU per 10,000 sessions", f"{stem}-cpu-sessions.svg", bar_chart(
             "Balancer CPU seconds per 10,000 sessions (lower is better)", balancers,

@@ -5,7 +5,6 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelConfig;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -294,7 +293,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 "421 4.7.0 " + context.hostname() + " Too many connections, try again later");
     }
 
-    /** Holds client bytes that arrive before forwarding starts; only those after a PROXY header can. */
+    /**
+     * Holds client bytes read before forwarding starts: those behind a PROXY header, and on epoll those that
+     * arrive with an early FIN, which epoll reports (and Netty reads) even while reads are off.
+     */
     private void holdEarlyBytes(ByteBuf data) {
         if (earlyClientBytes == null) {
             earlyClientBytes = data;
@@ -392,7 +394,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     private void onRelayConnect(ChannelFuture future, Backend target, long startNanos) {
         if (state == State.CLOSED) {
-            future.channel().close();
+            Closing.later(future.channel());
             target.release();
             return;
         }
@@ -552,6 +554,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             relay.writeAndFlush(earlyClientBytes, relay.voidPromise());
             earlyClientBytes = null;
         }
+        if (clientInputDone) {
+            // The client sent its FIN behind its early commands; the relay gets it behind them too.
+            shutdownOutputAfterFlush(relay, true);
+        }
         // A side whose FIN came while the greeting was written stays without reads: a level-triggered socket at
         // end of stream would wake the event loop again and again.
         if (!clientInputDone) {
@@ -631,9 +637,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private void onInputShutdown(Channel from, Channel to, boolean fromClient) {
         if (state != State.FORWARDING) {
             if (fromClient && state != State.CLOSED) {
-                // The client left before a relay greeted it.
-                endFirst(CloseReason.CLIENT_CLOSED);
-                close(CloseReason.CLIENT_CLOSED);
+                onClientFinBeforeForwarding();
             }
             return;
         }
@@ -650,6 +654,20 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return;
         }
         shutdownOutputAfterFlush(to, fromClient);
+    }
+
+    /**
+     * Handles a client FIN that came before forwarding started. A client that sent nothing has left (a TCP check
+     * connects and closes at once), so the session ends. A client that sent commands and then closed its sending
+     * side still waits for the replies: its bytes and its FIN go to the relay once the relay has greeted.
+     */
+    private void onClientFinBeforeForwarding() {
+        endFirst(CloseReason.CLIENT_CLOSED);
+        if (earlyClientBytes == null || state == State.IDENTIFYING) {
+            close(CloseReason.CLIENT_CLOSED);
+            return;
+        }
+        clientInputDone = true;
     }
 
     private void shutdownOutputAfterFlush(Channel to, boolean fromClient) {
@@ -691,6 +709,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         } catch (IOException e) {
             onError(to == client ? "client" : "relay", e);
             return;
+        } catch (java.nio.channels.NotYetConnectedException e) {
+            // ENOTCONN: the peer has already closed the connection completely, which a client may do as soon as
+            // it has read the 221. No FIN can be sent any more; the close that follows frees the socket.
         }
         onOutputShut();
     }
@@ -877,7 +898,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     /** Closes the other side once everything already written to it has been flushed. */
     private static void closeAfterFlush(Channel channel) {
         if (channel != null && channel.isActive()) {
-            channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> Closing.later(channel));
         }
     }
 
@@ -947,10 +968,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             admission.release();
         }
         if (relay != null) {
-            relay.close();
+            Closing.later(relay);
         }
         if (closeClient) {
-            client.close();
+            Closing.later(client);
         }
         if (backend != null && previous != State.CONNECTING) {
             backend.release();

@@ -39,7 +39,7 @@ final class Lingering extends ChannelInboundHandlerAdapter {
             if (last != null) {
                 last.release();
             }
-            channel.close();
+            Closing.later(channel);
             return;
         }
         channel.pipeline().addFirst(new Lingering());
@@ -48,7 +48,7 @@ final class Lingering extends ChannelInboundHandlerAdapter {
         }, waitMillis, TimeUnit.MILLISECONDS);
         channel.writeAndFlush(last == null ? Unpooled.EMPTY_BUFFER : last).addListener((ChannelFuture f) -> {
             if (!f.isSuccess()) {
-                channel.close();
+                Closing.later(channel);
                 return;
             }
             ((DuplexChannel) channel).shutdownOutput();

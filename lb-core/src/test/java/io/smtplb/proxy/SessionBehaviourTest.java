@@ -268,6 +268,58 @@ class SessionBehaviourTest {
 
     @ParameterizedTest
     @EnumSource(Mode.class)
+    void commandsAndFinSentBeforeTheGreetingAreStillAnswered(Mode mode) throws Exception {
+        java.util.concurrent.CountDownLatch clientDone = new java.util.concurrent.CountDownLatch(1);
+        try (ScriptedRelay relay = new ScriptedRelay(socket -> {
+                // The relay greets only once the client has sent its commands and its FIN.
+                clientDone.await(10, TimeUnit.SECONDS);
+                Thread.sleep(100);
+                InputStream in = socket.getInputStream();
+                OutputStream out = socket.getOutputStream();
+                Streams.writeLine(out, "220 r1 ESMTP");
+                for (String line; (line = Streams.readLine(in)) != null; ) {
+                    if (line.startsWith("QUIT")) {
+                        Streams.writeLine(out, "221 2.0.0 r1 closing");
+                        break;
+                    }
+                    Streams.writeLine(out, "250 r1 ok");
+                }
+                socket.close();
+            });
+             SmtpLoadBalancer balancer = start(mode, List.of(relay.port()), "");
+             Socket client = connect(balancer)) {
+            client.getOutputStream().write("EHLO client.test\r\nQUIT\r\n".getBytes());
+            client.shutdownOutput();
+            clientDone.countDown();
+
+            InputStream in = client.getInputStream();
+            assertThat(Streams.readLine(in)).isEqualTo("220 r1 ESMTP");
+            assertThat(Streams.readLine(in)).isEqualTo("250 r1 ok");
+            assertThat(Streams.readLine(in)).isEqualTo("221 2.0.0 r1 closing");
+            assertThat(in.read()).isEqualTo(-1);
+        }
+    }
+
+    /** Only on epoll, which reports a FIN while reads are off; NIO reads the FIN only after the greeting. */
+    @ParameterizedTest
+    @EnumSource(value = Mode.class, names = {"EPOLL_SPLICE", "EPOLL_COPY"})
+    void clientClosingBeforeTheGreetingWithoutACommandGetsOnlyEndOfStream(Mode mode) throws Exception {
+        try (ScriptedRelay relay = new ScriptedRelay(socket -> {
+                Thread.sleep(300);
+                Streams.writeLine(socket.getOutputStream(), "220 r1 ESMTP");
+                Streams.readToEnd(socket.getInputStream());
+                socket.close();
+            });
+             SmtpLoadBalancer balancer = start(mode, List.of(relay.port()), "");
+             Socket probe = connect(balancer)) {
+            // A TCP check, such as keepalived's TCP_CHECK on the VIP: connect, then close at once.
+            probe.shutdownOutput();
+            assertThat(probe.getInputStream().read()).isEqualTo(-1);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Mode.class)
     void bytesSentRightAfterTheGreetingFollowIt(Mode mode) throws Exception {
         try (ScriptedRelay relay = new ScriptedRelay(socket -> {
                 // One write, so the greeting and the next reply reach the balancer in the same read.
