@@ -364,6 +364,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         try {
             ChannelConfig config = channel.config();
             config.setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+            // A failed write reaches the session as an exception; the session closes the socket later (Closing).
+            config.setAutoClose(false);
             config.setConnectTimeoutMillis((int) pool.connectTimeout().toMillis());
             config.setRecvByteBufAllocator(new CountingRecvByteBufAllocator());
             if (keepalive) {

@@ -13,6 +13,9 @@ import java.util.concurrent.RejectedExecutionException;
  * Netty then hands the waiting event to the new channel. A stale end-of-stream event delivered this way shut
  * down the input of a new relay connection: the session stalled with the relay's next reply unread in the
  * kernel. A close that runs as an event loop task comes after the batch, so the number stays taken until then.
+ *
+ * <p>For the same reason the client and relay channels have Netty's auto-close off: a failed write fails its
+ * promise or fires an exception, and the session closes the channel through this class.
  */
 final class Closing {
 
