@@ -266,9 +266,9 @@ def render_caveats(add, environment):
         "interleaved rounds spread over all configurations but do not remove.")
     add("- CPU time is read from /proc/PID/stat in clock ticks of 10 ms, so a 1-second difference over a sample "
         "is exact to about 1 %.")
-    add("- RSS of a JVM grows with its heap and the collector returns memory late, so smtplb's RSS per idle "
-        "connection depends on the JVM options above and on how much of the heap earlier garbage had touched, "
-        "which moves it by more than 1 KiB from run to run. The live Java heap per idle connection, "
+    add("- RSS of a JVM grows with its heap, and the collector returns memory late. smtplb's RSS per idle "
+        "connection therefore depends on the JVM options above and on how much of the heap earlier garbage had "
+        "touched. That moves it by more than 1 KiB from run to run. The live Java heap per idle connection, "
         "listed under the idle table, does not depend on that. RSS counts shared pages in every nginx process, "
         "and the difference before and while holding removes most of that.")
     add("- HAProxy runs with its default thread count (one per core) and `balance leastconn` with TCP checks "
