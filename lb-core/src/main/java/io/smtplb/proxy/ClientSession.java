@@ -355,7 +355,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         boolean keepalive = pool.tcpKeepalive().toSeconds() > 0;
         Channel channel;
         if (client instanceof EpollSocketChannel) {
-            // An IPv4 relay gets an IPv4 socket; the default dual-stack IPv6 socket costs one more setsockopt.
+            // An IPv4 relay gets an IPv4 socket, because a dual-stack IPv6 socket costs one more setsockopt.
             channel = new EpollSocketChannel(target.getAddress() instanceof Inet4Address
                     ? InternetProtocolFamily.IPv4 : InternetProtocolFamily.IPv6);
         } else {
@@ -364,7 +364,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         try {
             ChannelConfig config = channel.config();
             config.setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
-            // A failed write reaches the session as an exception; the session closes the socket later (Closing).
+            // With auto-close off, a failed write reaches the session as an exception, and the session closes the
+            // socket through Closing, after the current batch of events.
             config.setAutoClose(false);
             config.setConnectTimeoutMillis((int) pool.connectTimeout().toMillis());
             config.setRecvByteBufAllocator(new CountingRecvByteBufAllocator());
@@ -693,9 +694,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
      * {@code shutdownOutput()} builds an exception with a stack trace for every call, to fail writes that this
      * session never queues after the end of a direction.
      *
-     * <p>When the channel's own input is still open and copied, half-closure is switched off for it: its end of
-     * stream then closes it instead of costing another shutdown(2) (and, once both sides have sent FIN, a failing
-     * one with its exception), and {@link #onLastInputEnded} finishes the session.
+     * <p>When the channel's own input is still open and copied, half-closure is switched off for it. Its end of
+     * stream then closes it, which saves a shutdown(2) call and the exception Netty builds when that call fails
+     * after both sides have sent FIN. {@link #onLastInputEnded} then finishes the session.
      */
     private void shutdownOutput(Channel to) {
         boolean inputOpen = to == client ? !clientInputDone : !relayInputDone;
@@ -712,8 +713,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             onError(to == client ? "client" : "relay", e);
             return;
         } catch (java.nio.channels.NotYetConnectedException e) {
-            // ENOTCONN: the peer has already closed the connection completely, which a client may do as soon as
-            // it has read the 221. No FIN can be sent any more; the close that follows frees the socket.
+            // ENOTCONN: the peer has already closed the connection completely, as a client may do once it has
+            // read the 221. No FIN can be sent any more, and the close that follows frees the socket.
         }
         onOutputShut();
     }

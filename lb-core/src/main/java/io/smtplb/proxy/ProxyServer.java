@@ -172,7 +172,8 @@ public final class ProxyServer {
                 .childOption(ChannelOption.AUTO_READ, false)
                 // TCP_NODELAY is not set here: Netty enables it by default on every socket channel.
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                // A failed write reaches the session as an exception; the session closes the socket later (Closing).
+                // With auto-close off, a failed write reaches the session as an exception, and the session closes
+                // the socket through Closing, after the current batch of events.
                 .childOption(ChannelOption.AUTO_CLOSE, false)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override

@@ -44,7 +44,7 @@ class SmtpSourceThroughBalancerTest {
 
     @ParameterizedTest
     @EnumSource(Mode.class)
-    void everyMessageArrivesAndEverySessionEndsWithoutAWarning(Mode mode, @TempDir Path dumps) throws Exception {
+    void allMessagesArriveWithoutWarnings(Mode mode, @TempDir Path dumps) throws Exception {
         if (!new File(SMTP_SOURCE).canExecute()) {
             throw new AssertionError(SMTP_SOURCE + " not found: install Debian's postfix package (CI does)");
         }
@@ -72,7 +72,7 @@ class SmtpSourceThroughBalancerTest {
                 awaitCount(sessions, MESSAGES);
                 assertThat(sinks.get(0).messages() + sinks.get(1).messages())
                         .as("messages at the relays; smtp-source said: " + output).isEqualTo(MESSAGES);
-                // A reset from smtp-source after its 221 counts as an error; a timeout or a failover does not belong.
+                // A reset from smtp-source after its 221 counts as an error. A timeout or a failover must not occur.
                 assertThat(sessions).as("sessions").allSatisfy(session -> {
                     assertThat(session.reason()).isIn(CloseReason.RELAY_CLOSED, CloseReason.CLIENT_CLOSED,
                             CloseReason.ERROR);
